@@ -1,0 +1,56 @@
+"""Shared fixtures. Every test runs offline: the Hub is never contacted."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before any Hugging Face import: tests never touch the network
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # scripts import _bootstrap, tests call their main()
+sys.path.insert(0, str(ROOT))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    from tp.sources import builtin_path
+
+    return builtin_path("builtin:minilm")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory, minilm_dir: Path) -> Path:
+    """A 2-layer, 32-wide BERT with MiniLM's real tokenizer: for fast unit tests only."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bbc_frame():
+    """120 real BBC News articles (24 per topic), string labels."""
+    from tp.data_sources import read_bbc_news
+
+    frame = read_bbc_news()
+    return frame.groupby("label", group_keys=False).head(24).reset_index(drop=True)

@@ -1,0 +1,124 @@
+"""Load a text classifier from a run folder, a model folder or a Hub id, and predict with it.
+
+A run folder holds `tp.json` (labels, base model, task), `adapter/` (LoRA) and usually `model/`
+(merged weights). Without `model/`, as in the shipped `models/bbc-news-minilm/`, the adapter is
+applied to the base named in `tp.json` and merged in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tp.errors import ModelSourceError
+from tp.sources import resolve_model_source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+RUN_FILE = "tp.json"
+
+
+def read_run_info(folder: Path) -> dict[str, Any]:
+    """The `tp.json` of a run folder ({} for a plain model folder)."""
+    path = Path(folder) / RUN_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+
+
+def merge_adapter(adapter_dir: Path, base: str, labels: list[str],
+                  trust_remote_code: bool = False) -> torch.nn.Module:
+    """Apply a saved LoRA adapter (with its head) to a fresh fp32 base and merge it."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    source = resolve_model_source(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        source.path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=trust_remote_code)
+    model = PeftModel.from_pretrained(model, str(adapter_dir))
+    merged = model.merge_and_unload()
+    merged.name_or_path = base
+    return merged
+
+
+@dataclass
+class TextClassifier:
+    """A loaded sequence classifier with its tokenizer, labels and run information."""
+
+    model: Any
+    tokenizer: Any
+    labels: list[str]
+    max_length: int = 256
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True,
+                              return_tensors="pt")
+
+    def predict_logits(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Logits for `texts`, batched by similar length to cut padding; rows follow `texts`."""
+        import numpy as np
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chunk = order[start:start + batch_size]
+                batch = self.tokenize([texts[i] for i in chunk])
+                logits = self.model(**batch).logits.float().numpy()
+                out[chunk] = logits
+        return out
+
+    def predict_texts(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
+        """Per text: the top label, its probability and all labels with probabilities, sorted."""
+        import numpy as np
+
+        logits = self.predict_logits(texts, batch_size)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        results = []
+        for row in probs:
+            ranked = sorted(zip(self.labels, row.tolist(), strict=True), key=lambda p: -p[1])
+            results.append({"label": ranked[0][0], "score": ranked[0][1],
+                            "scores": [{"label": name, "score": score} for name, score in ranked]})
+        return results
+
+
+def load_classifier(source: str | Path, trust_remote_code: bool = False) -> TextClassifier:
+    """Load a run folder, a model folder or a Hub id as a TextClassifier on the CPU, in eval mode."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = Path(source).expanduser()
+    info = read_run_info(folder) if folder.is_dir() else {}
+    if info:
+        labels = list(info["labels"])
+        if has_weights(folder / "model"):
+            path = folder / "model"
+            model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        elif (folder / "adapter" / "adapter_config.json").is_file():
+            model = merge_adapter(folder / "adapter", info["base_model"], labels, trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(info["base_model"]).path)
+        else:
+            raise ModelSourceError(f"Run folder {folder} has neither model/ nor adapter/: it is incomplete.")
+    else:
+        path = resolve_model_source(str(source)).path
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        except (OSError, ValueError) as error:
+            raise ModelSourceError(f"{source} is not a loadable sequence classifier: {error}") from error
+        config = model.config
+        labels = [config.id2label[i] for i in range(config.num_labels)]
+        info = {"task": "text-classification", "labels": labels, "base_model": str(source)}
+    model.eval()
+    max_length = int(info.get("max_length") or min(getattr(tokenizer, "model_max_length", 512), 512))
+    return TextClassifier(model, tokenizer, labels, max_length, info)

@@ -1,0 +1,237 @@
+"""Training recipes: validated dataclasses read from YAML, with dotted command-line overrides.
+
+A recipe has four sections, `model`, `data`, `method` and `training`, plus a `name`. Unknown keys and
+bad values are rejected at construction with a message naming the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tp.errors import ConfigError
+
+METHODS = ("lora", "full", "head", "freeze")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": text})
+    return field(default=default, metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class ModelConfig:
+    source: str = _help("Hub id, local folder, or `builtin:minilm` (weights from pip).", "builtin:minilm")
+    max_length: int = _help("Tokens per text; longer texts are truncated.", 256)
+    revision: str | None = _help("Hub revision (branch, tag or commit) to pin.", None)
+    trust_remote_code: bool = _help("Run code shipped with a Hub model. Off unless you trust it.", False)
+    load_in_8bit: bool = _help("Load the frozen base in 8-bit (bitsandbytes).", False)
+    load_in_4bit: bool = _help("Load the frozen base in 4-bit NF4 (bitsandbytes, CUDA only).", False)
+
+    def __post_init__(self) -> None:
+        if not self.source.strip():
+            raise ConfigError("`model.source` is empty: give a Hub id, a folder or builtin:minilm.")
+        if not 8 <= self.max_length <= 8192:
+            raise ConfigError(f"`model.max_length` should be in [8, 8192], got {self.max_length}.")
+        if self.load_in_8bit and self.load_in_4bit:
+            raise ConfigError("`model.load_in_8bit` and `model.load_in_4bit` are both true: pick one.")
+
+
+@dataclass
+class DataConfig:
+    source: str = _help(
+        "Hub dataset id, a CSV/TSV/JSON/JSONL/Parquet file, a folder of train/test files, "
+        "or `builtin:bbc-news`.",
+        "builtin:bbc-news",
+    )
+    config_name: str | None = _help("Hub dataset configuration (e.g. `sst2` of `glue`).", None)
+    text_column: str = _help("Column holding the text.", "text")
+    label_column: str = _help("Column holding the label (strings or integers).", "label")
+    train_split: str = _help("Split to train on when the source has splits.", "train")
+    test_split: str | None = _help("Split to test on; default: `test` if present, else carved.", None)
+    validation_split: str | None = _help("Split to validate on; default: carved from train.", None)
+    test_size: float = _help("Fraction carved as a stratified test split when none exists.", 0.2)
+    validation_size: float = _help("Fraction of train carved as validation when none exists.", 0.1)
+    split_seed: int = _help("Seed of the carved splits (recorded, so evaluation is reproducible).", 42)
+    max_train_samples: int | None = _help("Use only this many training rows (quick runs).", None)
+    max_eval_samples: int | None = _help("Use only this many validation and test rows.", None)
+    empty_texts: str = _help("`drop` empty/missing texts and count them, or `error`.", "drop")
+    encoding: str = _help("Text encoding of local files.", "utf-8")
+
+    def __post_init__(self) -> None:
+        for name in ("test_size", "validation_size"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.9:
+                raise ConfigError(f"`data.{name}` should be in (0, 0.9), got {value}.")
+        if self.empty_texts not in ("drop", "error"):
+            raise ConfigError(f"`data.empty_texts` should be `drop` or `error`, got {self.empty_texts!r}.")
+        for name in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise ConfigError(f"`data.{name}` should be at least 2, got {value}.")
+
+
+@dataclass
+class MethodConfig:
+    name: str = _help("`lora`, `full`, `head` (frozen encoder) or `freeze` (last N blocks).", "lora")
+    lora_r: int = _help("LoRA rank.", 8)
+    lora_alpha: int = _help("LoRA scaling numerator (scale = alpha / r).", 16)
+    lora_dropout: float = _help("Dropout on the LoRA branch.", 0.1)
+    target_modules: list[str] | None = _help("LoRA targets; default: query/value of the architecture.", None)
+    train_last_n_blocks: int = _help("`freeze`: how many final encoder blocks stay trainable.", 3)
+
+    def __post_init__(self) -> None:
+        if self.name not in METHODS:
+            raise ConfigError(f"`method.name` should be one of {', '.join(METHODS)}, got {self.name!r}.")
+        if self.lora_r <= 0:
+            raise ConfigError(f"`method.lora_r` should be positive, got {self.lora_r}.")
+        if self.lora_alpha <= 0:
+            raise ConfigError(f"`method.lora_alpha` should be positive, got {self.lora_alpha}.")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ConfigError(f"`method.lora_dropout` should be in [0, 1), got {self.lora_dropout}.")
+        if self.train_last_n_blocks < 0:
+            raise ConfigError(f"`method.train_last_n_blocks` should be >= 0, got {self.train_last_n_blocks}.")
+
+
+@dataclass
+class TrainingConfig:
+    epochs: float = _help("Passes over the training split.", 2.0)
+    max_steps: int = _help("Stop after this many optimizer steps (-1: use epochs).", -1)
+    batch_size: int = _help("Examples per device per step.", 16)
+    eval_batch_size: int = _help("Examples per evaluation batch.", 32)
+    gradient_accumulation_steps: int = _help("Steps accumulated before each optimizer update.", 1)
+    learning_rate: float = _help("Peak learning rate (LoRA likes ~1e-3, full ~5e-5).", 1e-3)
+    weight_decay: float = _help("AdamW weight decay.", 0.01)
+    warmup_ratio: float = _help("Fraction of steps with linear warm-up.", 0.06)
+    gradient_checkpointing: bool = _help("Recompute activations to save memory (slower).", False)
+    precision: str = _help("`auto` (bf16/fp16 on CUDA, fp32 on CPU), `fp32`, `fp16` or `bf16`.", "auto")
+    eval_strategy: str = _help("`epoch` or `steps`.", "epoch")
+    eval_steps: int = _help("Evaluate every N steps when eval_strategy is `steps`.", 50)
+    save_steps: int = _help("Checkpoint every N steps (what `--resume` restarts from).", 25)
+    logging_steps: int = _help("Log the training loss every N steps.", 10)
+    early_stopping_patience: int | None = _help("Stop after N evaluations without improvement.", None)
+    seed: int = _help("Seed for initialisation, dropout and data order.", 42)
+
+    def __post_init__(self) -> None:
+        positive = ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "eval_steps",
+                    "save_steps", "logging_steps")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"`training.{name}` should be positive, got {getattr(self, name)}.")
+        if self.epochs <= 0 and self.max_steps <= 0:
+            raise ConfigError(f"`training.epochs` should be positive, got {self.epochs}.")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"`training.learning_rate` should be in (0, 1), got {self.learning_rate}.")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"`training.warmup_ratio` should be in [0, 1), got {self.warmup_ratio}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"`training.precision` should be one of {PRECISIONS}, got {self.precision!r}.")
+        if self.eval_strategy not in ("epoch", "steps"):
+            raise ConfigError(f"`training.eval_strategy` should be epoch or steps, got {self.eval_strategy!r}.")
+
+
+@dataclass
+class Recipe:
+    name: str = _help("Run name: the run folder is `<output_dir>/<name>`.", "run")
+    output_dir: str = _help("Folder that holds run folders.", "runs")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise ConfigError(f"`name` should be a plain folder name, got {self.name!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check `value` against a type hint (str, int, float, bool, list[str], X | None, dataclass)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(option for option in options if option is not type(None))
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"`{where}` should be a mapping, got {value!r}.")
+        return build_dataclass(hint, value, where)
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"`{where}` should be a list of strings, got {value!r}.")
+        return list(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"`{where}` should be true or false, got {value!r}.")
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"`{where}` should be of type {getattr(hint, '__name__', hint)}, got {value!r}.")
+
+
+def build_dataclass(cls: type, values: dict[str, Any], where: str = "") -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys by name."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(
+            f"Unknown key `{prefix}{unknown[0]}`. Known keys here: {', '.join(sorted(known))}."
+        )
+    kwargs = {key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
+              for key, value in values.items()}
+    return cls(**kwargs)
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.key=value` overrides (values parsed as YAML) to a recipe mapping."""
+    for override in overrides:
+        if "=" not in override:
+            raise ConfigError(f"Override {override!r} should look like `training.epochs=1`.")
+        dotted, raw = override.split("=", 1)
+        *parents, leaf = dotted.strip().split(".")
+        node = values
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {override!r}: `{parent}` is not a section.")
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else None
+    return values
+
+
+def load_recipe(path: str | Path | None = None, overrides: list[str] | None = None) -> Recipe:
+    """Read a recipe from YAML (or defaults when `path` is None) and apply overrides."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"Recipe file {path} does not exist; see configs/ for examples.")
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"Recipe {path} is not valid YAML: {error}") from error
+        if not isinstance(values, dict):
+            raise ConfigError(f"Recipe {path} should be a mapping of sections, got {type(values).__name__}.")
+    values = apply_overrides(values, overrides or [])
+    return build_dataclass(Recipe, values)

@@ -1,0 +1,172 @@
+"""Turn a dataset source into labelled train / validation / test splits, recorded for reproducibility.
+
+Labels: string labels become a sorted label list; integer labels keep the names the source gives
+them (a Hub ClassLabel), else their own values as names. The split record (sizes, seed, how each
+split was made, rows dropped, a fingerprint of the test split) is saved with every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tp.config import DataConfig
+from tp.data_sources import read_source
+from tp.errors import DataError
+
+
+@dataclass
+class PreparedData:
+    """Splits as lists of texts and integer labels, the label names and how the splits were made."""
+
+    splits: dict[str, dict[str, list]]  # split -> {"text": [...], "label": [...]}
+    labels: list[str]
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def size(self, split: str) -> int:
+        return len(self.splits[split]["text"])
+
+
+def _check_columns(frame: pd.DataFrame, cfg: DataConfig, split: str) -> None:
+    for role, column in (("text_column", cfg.text_column), ("label_column", cfg.label_column)):
+        if column not in frame.columns:
+            existing = ", ".join(map(str, frame.columns))
+            raise DataError(f"Column {column!r} (data.{role}) is not in the {split} data; "
+                            f"its columns are: {existing}. Set data.{role} to one of them.")
+
+
+def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, int]) -> pd.DataFrame:
+    """Drop rows with empty/missing texts (or refuse them) and rows without a label."""
+    texts = frame[cfg.text_column]
+    empty = texts.isna() | texts.astype(str).str.strip().eq("")
+    if empty.any() and cfg.empty_texts == "error":
+        rows = list(np.flatnonzero(empty.to_numpy())[:5])
+        raise DataError(f"{int(empty.sum())} empty or missing texts in the {split} data (rows {rows}"
+                        "...): fill them, or set data.empty_texts: drop to skip them.")
+    labels = frame[cfg.label_column]
+    unlabelled = labels.isna() | labels.astype(str).isin(["-1", ""])  # -1: hidden test labels (GLUE)
+    dropped["empty_text"] += int(empty.sum())
+    dropped["missing_label"] += int((unlabelled & ~empty).sum())
+    kept = frame[~empty & ~unlabelled]
+    return pd.DataFrame({"text": kept[cfg.text_column].astype(str).str.strip(),
+                         "label": kept[cfg.label_column]}).reset_index(drop=True)
+
+
+def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> list[str]:
+    if known:
+        return known
+    values = pd.concat([frame["label"] for frame in frames.values()])
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = sorted({int(v) for v in values})
+        if numbers == list(range(len(numbers))):
+            return [str(n) for n in numbers]
+    return sorted({str(v) for v in values})
+
+
+def _encode(frame: pd.DataFrame, labels: list[str], known: bool) -> dict[str, list]:
+    index = {name: i for i, name in enumerate(labels)}
+    if known or labels == [str(i) for i in range(len(labels))]:
+        values = [int(v) for v in frame["label"]]
+    else:
+        values = [index[str(v)] for v in frame["label"]]
+    return {"text": list(frame["text"]), "label": values}
+
+
+def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dict, bool]:
+    """Split off a stratified `fraction` (plain random when a class is too small to stratify)."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(data["label"]))
+    counts = np.bincount(data["label"])
+    stratify = data["label"] if counts[counts > 0].min() >= 2 else None
+    keep, carved = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    pick = lambda idx: {key: [values[i] for i in sorted(idx)] for key, values in data.items()}  # noqa: E731
+    return pick(keep), pick(carved), stratify is not None
+
+
+def _subsample(data: dict[str, list], limit: int | None, seed: int) -> dict[str, list]:
+    if limit is None or limit >= len(data["text"]):
+        return data
+    chosen = sorted(np.random.default_rng(seed).choice(len(data["text"]), limit, replace=False))
+    return {key: [values[i] for i in chosen] for key, values in data.items()}
+
+
+def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[str]:
+    """One short example text per label (first of each class), whitespace collapsed, for demos and cards."""
+    examples = []
+    for index, _ in enumerate(labels):
+        text = next((t for t, y in zip(split["text"], split["label"], strict=True) if y == index), None)
+        if text is not None:
+            text = " ".join(text.split())
+            examples.append(text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ...")
+    return examples
+
+
+def fingerprint(split: dict[str, list]) -> str:
+    """A short hash of a split's texts and labels: evaluation checks it to catch a different split."""
+    digest = hashlib.sha256()
+    for text, label in zip(split["text"], split["label"], strict=True):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _choose_split(frames: dict, wanted: str | None, default: str, role: str) -> str | None:
+    if wanted is not None:
+        if wanted not in frames:
+            raise DataError(f"data.{role} is {wanted!r} but the source's splits are: "
+                            f"{', '.join(frames)}. Pick one of them, or leave it unset to carve one.")
+        return wanted
+    return default if default in frames and len(frames[default]) else None
+
+
+def prepare_data(cfg: DataConfig) -> PreparedData:
+    """Read `cfg.source`, clean it, encode labels and make train/validation/test splits."""
+    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    dropped = {"empty_text": 0, "missing_label": 0}
+    frames = {}
+    for split, frame in raw.items():
+        _check_columns(frame, cfg, split)
+        frames[split] = _clean(frame, cfg, split, dropped)
+    train_name = "all" if "all" in frames else cfg.train_split
+    if train_name not in frames:
+        raise DataError(f"data.train_split is {cfg.train_split!r} but the source's splits are: "
+                        f"{', '.join(frames)}.")
+    if not len(frames[train_name]):
+        raise DataError(f"The {train_name} data of {cfg.source} is empty after dropping "
+                        f"{dropped['empty_text']} empty texts and {dropped['missing_label']} unlabelled rows.")
+    known = label_names.get(cfg.label_column)
+    labels = _label_names(frames, known)
+    if len(labels) < 2:
+        raise DataError(f"The data has a single class ({labels[0]!r}): a classifier needs at least two.")
+    test_name = _choose_split(frames, cfg.test_split, "test", "test_split")
+    validation_name = _choose_split(frames, cfg.validation_split, "validation", "validation_split")
+    if validation_name == test_name:
+        validation_name = None
+    made: dict[str, str] = {}
+    train = _encode(frames[train_name], labels, known is not None)
+    if test_name is None:
+        train, test, stratified = _carve(train, cfg.test_size, cfg.split_seed)
+        made["test"] = f"{'stratified ' if stratified else ''}{cfg.test_size:.0%} of {train_name}"
+    else:
+        test, made["test"] = _encode(frames[test_name], labels, known is not None), f"source split {test_name}"
+    if validation_name is None:
+        train, validation, stratified = _carve(train, cfg.validation_size, cfg.split_seed)
+        made["validation"] = f"{'stratified ' if stratified else ''}{cfg.validation_size:.0%} of train"
+    else:
+        validation = _encode(frames[validation_name], labels, known is not None)
+        made["validation"] = f"source split {validation_name}"
+    made["train"] = f"source split {train_name}" if train_name != "all" else "rest of the data"
+    splits = {"train": _subsample(train, cfg.max_train_samples, cfg.split_seed),
+              "validation": _subsample(validation, cfg.max_eval_samples, cfg.split_seed),
+              "test": _subsample(test, cfg.max_eval_samples, cfg.split_seed)}
+    record = {
+        "source": cfg.source, "config_name": cfg.config_name, "text_column": cfg.text_column,
+        "label_column": cfg.label_column, "split_seed": cfg.split_seed, "how": made,
+        "sizes": {name: len(split["text"]) for name, split in splits.items()},
+        "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
+    }
+    return PreparedData(splits, labels, record)

@@ -1,0 +1,52 @@
+"""Classification metrics with scikit-learn (evaluate.load needs the Hub; this does not)."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from importlib import metadata
+from typing import Any
+
+PACKAGES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes",
+            "scikit-learn", "huggingface_hub", "tp")
+
+
+def classification_metrics(y_true: list[int], y_pred: list[int], labels: list[str],
+                           prefix: str = "test") -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
+    ids = list(range(len(labels)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=ids, zero_division=0)
+    return {
+        f"{prefix}_accuracy": float(accuracy_score(y_true, y_pred)),
+        f"{prefix}_macro_f1": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
+        f"{prefix}_size": len(y_true),
+        f"{prefix}_per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(support[i])} for i, name in enumerate(labels)},
+        f"{prefix}_confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
+    }
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the libraries that shape a run's results."""
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,97 @@
+"""Write a run folder atomically: everything goes to a temporary folder, renamed at the end.
+
+Layout: adapter/ (LoRA), model/ (merged safetensors + tokenizer, loadable by stock `pipeline`),
+tp.json (what tp needs to reload it), metrics.json, config.yaml, data_split.json,
+reports/confusion_matrix.png, reports/training_curves.png and README.md (the model card).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tp.classifier import RUN_FILE, merge_adapter
+from tp.errors import TrainingError
+from tp.model_card import render_card
+from tp.reports import plot_confusion_matrix, plot_training_curves
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def publish_folder(tmp: Path, final: Path, overwrite: bool = False) -> Path:
+    """Rename a finished temporary folder to `final`; an old `final` is replaced only if asked."""
+    if final.exists():
+        if not overwrite:
+            raise TrainingError(f"{final} already exists: choose another name, or pass --overwrite.")
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old)
+    else:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+    return final
+
+
+def make_portable(adapter_dir: Path, base_name: str) -> None:
+    """peft records the base as the absolute path it was loaded from; record the portable name."""
+    path = adapter_dir / "adapter_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = base_name
+    write_json(path, config)
+
+
+def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, Any]) -> Any:
+    """Save adapter/ (LoRA) and model/ (merged, fp32); return the merged model."""
+    if info["method"] == "lora":
+        model.save_pretrained(out / "adapter")
+        make_portable(out / "adapter", info["base_model"])
+        # merge onto a fresh fp32 base: works for 8-bit bases too, and proves the head was saved
+        merged = merge_adapter(out / "adapter", info["base_model"], info["labels"])
+    else:
+        merged = model
+    merged.name_or_path = info["base_model"]
+    merged.save_pretrained(out / "model")
+    tokenizer.save_pretrained(out / "model")
+    return merged
+
+
+def merge_parity(trained: Any, merged: Any, tokenizer: Any, texts: list[str], max_length: int) -> float:
+    """Largest logit difference between the trained model and the saved merged one."""
+    import torch
+
+    batch = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    trained.eval()
+    merged.eval()
+    with torch.inference_mode():
+        device = next(trained.parameters()).device
+        a = trained(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu()
+        b = merged(**batch).logits.float()
+    return float((a - b).abs().max())
+
+
+def write_reports_and_card(out: Path, metrics: dict[str, Any], info: dict[str, Any],
+                           log_history: list[dict[str, Any]]) -> None:
+    """metrics.json, tp.json, the two report images and README.md."""
+    write_json(out / "metrics.json", metrics)
+    write_json(out / RUN_FILE, info)
+    plot_confusion_matrix(metrics["test_confusion_matrix"], info["labels"],
+                          out / "reports" / "confusion_matrix.png",
+                          f"{info['name']}: test accuracy {metrics['test_accuracy']:.3f}")
+    if log_history:
+        plot_training_curves(log_history, out / "reports" / "training_curves.png")
+    (out / "README.md").write_text(render_card(metrics, info), encoding="utf-8")
+
+
+def write_recipe(out: Path, recipe: dict[str, Any], data_record: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    write_json(out / "data_split.json", data_record)

@@ -1,0 +1,199 @@
+"""Fine-tune a text classifier from a recipe with transformers.Trainer, into a run folder.
+
+Work happens in `<output_dir>/.<name>.partial/` (checkpoints every `save_steps`), so a run killed
+mid-epoch resumes with `resume=True` from its last checkpoint; the finished run folder appears only
+at the end, by a rename. Runs under `accelerate launch` (DDP) unchanged: only the main process writes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tp.config import Recipe
+from tp.errors import TrainingError
+
+
+def _elapsed_callback(work: Path, previous: float) -> Any:
+    """A callback keeping training seconds across resumes: saved with each checkpoint."""
+    from transformers import TrainerCallback
+
+    class ElapsedCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.start = time.perf_counter()
+
+        def seconds(self) -> float:
+            return previous + time.perf_counter() - self.start
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                (work / "elapsed.json").write_text(json.dumps({"seconds": self.seconds()}))
+
+    return ElapsedCallback()
+
+
+def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main: bool) -> Path:
+    run_dir = recipe.run_dir
+    work = run_dir.parent / f".{run_dir.name}.partial"
+    if not is_main:
+        return work
+    if run_dir.exists() and not overwrite:
+        raise TrainingError(f"{run_dir} already exists: pass --overwrite to replace it, or --name another.")
+    saved = work / "config.yaml"
+    if work.exists() and resume and saved.is_file():
+        before = yaml.safe_load(saved.read_text(encoding="utf-8"))
+        if before != recipe.to_dict():
+            raise TrainingError(f"--resume: the recipe differs from the interrupted run's {saved}; "
+                                "resume with the same recipe, or pass --overwrite to start over.")
+    elif work.exists() and not overwrite:
+        raise TrainingError(f"An interrupted run left {work}: pass --resume to continue it, "
+                            "or --overwrite to start over.")
+    elif work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def _tokenize(data: Any, tokenizer: Any, max_length: int) -> dict[str, Any]:
+    from datasets import Dataset
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+
+    return {name: Dataset.from_dict(split).map(encode, batched=True, remove_columns=["text"])
+            for name, split in data.splits.items()}
+
+
+def _eval_metrics(eval_pred: Any) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predictions = eval_pred.predictions.argmax(-1)
+    return {"accuracy": float(accuracy_score(eval_pred.label_ids, predictions)),
+            "macro_f1": float(f1_score(eval_pred.label_ids, predictions, average="macro"))}
+
+
+def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    t = recipe.training
+    early = t.early_stopping_patience is not None
+    return TrainingArguments(
+        output_dir=str(work / "checkpoints"), num_train_epochs=t.epochs, max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, seed=t.seed,  # float: a ratio
+        eval_strategy=t.eval_strategy, eval_steps=t.eval_steps,
+        # checkpoints every save_steps make --resume lose little; early stopping needs them per eval
+        save_strategy=t.eval_strategy if early else "steps",
+        save_steps=t.eval_steps if early else t.save_steps, save_total_limit=2,
+        load_best_model_at_end=early, metric_for_best_model="accuracy", greater_is_better=True,
+        logging_steps=t.logging_steps, report_to="none", fp16=precision == "fp16",
+        bf16=precision == "bf16", dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+    )
+
+
+def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_gib: float = 8.0) -> Path:
+    """Train `recipe` and write its run folder; prints the memory plan first. Returns the run folder."""
+    import torch
+    from accelerate import PartialState
+    from transformers import (
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        set_seed,
+    )
+
+    from tp.data import examples_per_label, prepare_data
+    from tp.memory_plan import format_plan, plan_memory
+    from tp.metrics import classification_metrics, package_versions, peak_rss_bytes
+    from tp.modeling import (
+        apply_method,
+        architecture_of,
+        count_parameters,
+        load_base_classifier,
+        pick_precision,
+    )
+    from tp.run_folder import (
+        merge_parity,
+        publish_folder,
+        save_trained_model,
+        write_recipe,
+        write_reports_and_card,
+    )
+    from tp.sources import resolve_model_source
+
+    state = PartialState()
+    work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
+    state.wait_for_everyone()
+    precision = pick_precision(recipe.training.precision)
+    set_seed(recipe.training.seed)
+    # 1. data, with the split recorded
+    data = prepare_data(recipe.data)
+    if state.is_main_process:
+        write_recipe(work, recipe.to_dict(), data.record)
+        # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
+        gpu_precision = precision if torch.cuda.is_available() else None
+        plan = plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))
+        print(format_plan(plan), flush=True)
+    # 2. model: base (optionally 8/4-bit) with a fresh head, then the method
+    source = resolve_model_source(recipe.model.source, recipe.model.revision)
+    tokenizer = AutoTokenizer.from_pretrained(source.path)
+    quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
+    config_type = json.loads((source.path / "config.json").read_text())["model_type"]
+    head = architecture_of(config_type).head if recipe.method.target_modules is None else ("classifier",)
+    model = load_base_classifier(recipe.model, data.labels, str(source.path), head)
+    model = apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing)
+    trainable, total = count_parameters(model)
+    # 3. train, resuming from the last checkpoint when asked
+    tokenized = _tokenize(data, tokenizer, recipe.model.max_length)
+    checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    previous = json.loads((work / "elapsed.json").read_text())["seconds"] if (work / "elapsed.json").is_file() else 0.0
+    elapsed = _elapsed_callback(work, previous if resume and checkpoints else 0.0)
+    callbacks = [elapsed]
+    if recipe.training.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(recipe.training.early_stopping_patience))
+    trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
+                      train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                      compute_metrics=_eval_metrics, callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
+    train_seconds = elapsed.seconds()
+    # 4. test on the recorded split, then write the run folder from the main process only
+    output = trainer.predict(tokenized["test"], metric_key_prefix="test")
+    if state.is_main_process:
+        metrics = classification_metrics(data.splits["test"]["label"],
+                                         output.predictions.argmax(-1).tolist(), data.labels)
+        info = {"name": recipe.name, "task": "text-classification", "labels": data.labels,
+                "base_model": source.name, "base_source": recipe.model.source, "method": recipe.method.name,
+                "max_length": recipe.model.max_length, "data": data.record,
+                "training": recipe.to_dict()["training"],
+                "examples": examples_per_label(data.splits["test"], data.labels)}
+        out = work / "out"
+        write_recipe(out, recipe.to_dict(), data.record)
+        merged = save_trained_model(out, trainer.model, tokenizer, info)
+        metrics.update({
+            "eval_loss": float(output.metrics["test_loss"]), "train_seconds": round(train_seconds, 1),
+            "train_steps": trainer.state.global_step, "trainable_params": trainable, "total_params": total,
+            "peak_rss_bytes": peak_rss_bytes(), "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "precision": precision, "quantized_base": "8bit" if recipe.model.load_in_8bit else
+            "4bit" if recipe.model.load_in_4bit else None, "base_model": source.name,
+            "dataset": recipe.data.source, "seed": recipe.training.seed, "resumed": bool(resume and checkpoints),
+            "merge_max_logit_diff": merge_parity(trainer.model, merged, tokenizer,
+                                                 data.splits["test"]["text"][:8], recipe.model.max_length),
+            "versions": package_versions(),
+        })
+        if torch.cuda.is_available():
+            metrics["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated()
+        write_reports_and_card(out, metrics, info, trainer.state.log_history)
+        publish_folder(out, recipe.run_dir, overwrite=overwrite)
+        shutil.rmtree(work)
+    state.wait_for_everyone()
+    return recipe.run_dir
