@@ -52,6 +52,17 @@ def test_integer_labels_keep_their_values(tmp_path: Path) -> None:
     assert data.splits["train"]["label"][0] == int(data.splits["train"]["text"][0].split()[-1]) % 2
 
 
+def test_star_ratings_with_gaps_keep_numeric_order(tmp_path: Path) -> None:
+    path = tmp_path / "stars.csv"
+    stars = [1, 2, 10] * 10 + [None]
+    pd.DataFrame({"text": [f"review {i}" for i in range(31)], "label": stars}).to_csv(path, index=False)
+    data = prepare_data(DataConfig(source=str(path)))
+    assert data.labels == ["1", "2", "10"]
+    assert data.record["dropped"]["missing_label"] == 1
+    text, label = data.splits["train"]["text"][0], data.splits["train"]["label"][0]
+    assert stars[int(text.split()[-1])] == int(data.labels[label])
+
+
 def test_folder_with_train_and_test_files_uses_them(tmp_path: Path, bbc_frame: pd.DataFrame) -> None:
     bbc_frame.iloc[:100].to_csv(tmp_path / "train.csv", index=False)
     bbc_frame.iloc[100:].to_csv(tmp_path / "test.csv", index=False)

@@ -48,7 +48,8 @@ def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, 
         raise DataError(f"{int(empty.sum())} empty or missing texts in the {split} data (rows {rows}"
                         "...): fill them, or set data.empty_texts: drop to skip them.")
     labels = frame[cfg.label_column]
-    unlabelled = labels.isna() | labels.astype(str).isin(["-1", ""])  # -1: hidden test labels (GLUE)
+    hidden = pd.to_numeric(labels, errors="coerce").eq(-1)  # -1: hidden test labels (GLUE)
+    unlabelled = labels.isna() | hidden | labels.astype(str).str.strip().eq("")
     dropped["empty_text"] += int(empty.sum())
     dropped["missing_label"] += int((unlabelled & ~empty).sum())
     kept = frame[~empty & ~unlabelled]
@@ -56,24 +57,27 @@ def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, 
                          "label": kept[cfg.label_column]}).reset_index(drop=True)
 
 
+def _label_key(value: Any) -> str:
+    """A label's name: integral numbers lose their `.0` (a column with gaps is read as floats)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> list[str]:
     if known:
         return known
     values = pd.concat([frame["label"] for frame in frames.values()])
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = sorted({int(v) for v in values})
-        if numbers == list(range(len(numbers))):
-            return [str(n) for n in numbers]
-    return sorted({str(v) for v in values})
+    if pd.api.types.is_numeric_dtype(values) and all(float(v).is_integer() for v in values):
+        return [str(n) for n in sorted({int(v) for v in values})]  # numeric order: 2 before 10
+    return sorted({_label_key(v) for v in values})
 
 
 def _encode(frame: pd.DataFrame, labels: list[str], known: bool) -> dict[str, list]:
+    if known:
+        return {"text": list(frame["text"]), "label": [int(v) for v in frame["label"]]}
     index = {name: i for i, name in enumerate(labels)}
-    if known or labels == [str(i) for i in range(len(labels))]:
-        values = [int(v) for v in frame["label"]]
-    else:
-        values = [index[str(v)] for v in frame["label"]]
-    return {"text": list(frame["text"]), "label": values}
+    return {"text": list(frame["text"]), "label": [index[_label_key(v)] for v in frame["label"]]}
 
 
 def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dict, bool]:

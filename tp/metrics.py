@@ -35,6 +35,20 @@ def classification_metrics(y_true: list[int], y_pred: list[int], labels: list[st
     }
 
 
+def training_state_bytes(model: Any, optimizer: Any) -> dict[str, int]:
+    """Bytes held by weights, gradients and optimizer states, counted from the tensors themselves."""
+    import torch
+
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    gradients = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    states = 0
+    if optimizer is not None:
+        for state in optimizer.state.values():
+            states += sum(v.numel() * v.element_size() for v in state.values() if isinstance(v, torch.Tensor))
+    return {"weights_bytes": weights, "gradients_bytes": gradients, "optimizer_bytes": states,
+            "training_state_bytes": weights + gradients + states}
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -52,6 +52,7 @@ def render_card(metrics: dict[str, Any], info: dict[str, Any], repo_id: str | No
 
     data, training = info["data"], info["training"]
     model_ref = repo_id or "path/to/this/folder/model"
+    example = (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
     body = f"""
 # {info['name']}
 
@@ -80,9 +81,10 @@ Rows dropped: {data['dropped']}.
 
 ## Training recipe
 
-Method `{info['method']}`, max length {info['max_length']} tokens, {training['epochs']} epochs,
-batch {training['batch_size']} x {training['gradient_accumulation_steps']} accumulation, learning rate
-{training['learning_rate']}, seed {training['seed']}. The full recipe is in `config.yaml`.
+Method `{info['method']}`, max length {info['max_length']} tokens, {metrics.get('train_steps', '?')} optimizer
+steps (at most {training['epochs']:g} epochs), batch {training['batch_size']} x
+{training['gradient_accumulation_steps']} accumulation, learning rate {training['learning_rate']:g}, seed
+{training['seed']}. The full recipe is in `config.yaml`.
 {extra_sections}
 ## How to use
 
@@ -90,10 +92,16 @@ batch {training['batch_size']} x {training['gradient_accumulation_steps']} accum
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{model_ref}")
-print(classifier("Shares rose after the company reported record profits."))
+print(classifier({example!r}))
 ```
 
-With tp: `TP_MODEL=<this folder> python app.py` serves it over REST and Gradio.
+With tp, which also loads a folder holding only `adapter/` (merging it onto the base in memory):
+
+```python
+from tp.classifier import load_classifier
+
+print(load_classifier("path/to/this/folder").predict_texts([{example!r}]))
+```
 
 ## Intended use and limitations
 

@@ -19,22 +19,30 @@ from tp.config import Recipe
 from tp.errors import TrainingError
 
 
-def _elapsed_callback(work: Path, previous: float) -> Any:
-    """A callback keeping training seconds across resumes: saved with each checkpoint."""
+def _timing_callback(work: Path, previous: float) -> Any:
+    """Keeps training seconds across resumes (saved with each checkpoint) and times optimizer steps."""
     from transformers import TrainerCallback
 
-    class ElapsedCallback(TrainerCallback):
+    class TimingCallback(TrainerCallback):
         def __init__(self) -> None:
             self.start = time.perf_counter()
+            self.step_started = 0.0
+            self.step_seconds: list[float] = []
 
         def seconds(self) -> float:
             return previous + time.perf_counter() - self.start
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.step_started = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.step_seconds.append(time.perf_counter() - self.step_started)
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.is_world_process_zero:
                 (work / "elapsed.json").write_text(json.dumps({"seconds": self.seconds()}))
 
-    return ElapsedCallback()
+    return TimingCallback()
 
 
 def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main: bool) -> Path:
@@ -99,78 +107,94 @@ def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
     )
 
 
+def _build_model(recipe: Recipe, labels: list[str]) -> tuple[Any, Any, Any]:
+    """(model with the method applied, tokenizer, resolved source)."""
+    from transformers import AutoTokenizer
+
+    from tp.modeling import apply_method, architecture_of, load_base_classifier
+    from tp.sources import resolve_model_source
+
+    source = resolve_model_source(recipe.model.source, recipe.model.revision)
+    tokenizer = AutoTokenizer.from_pretrained(source.path)
+    quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
+    model_type = json.loads((source.path / "config.json").read_text())["model_type"]
+    head = architecture_of(model_type).head if recipe.method.target_modules is None else ("classifier",)
+    model = load_base_classifier(recipe.model, labels, str(source.path), head)
+    return apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing), tokenizer, source
+
+
+def _run_metrics(recipe: Recipe, trainer: Any, timing: Any, precision: str, resumed: bool) -> dict[str, Any]:
+    """What a run measured besides test metrics: time, memory, parameters, versions."""
+    import numpy as np
+    import torch
+
+    from tp.metrics import package_versions, peak_rss_bytes, training_state_bytes
+    from tp.modeling import count_parameters
+
+    trainable, total = count_parameters(trainer.model)
+    quantized = "8bit" if recipe.model.load_in_8bit else "4bit" if recipe.model.load_in_4bit else None
+    metrics = {
+        "train_seconds": round(timing.seconds(), 1), "train_steps": trainer.state.global_step,
+        "step_seconds_median": round(float(np.median(timing.step_seconds)), 3) if timing.step_seconds else None,
+        "trainable_params": trainable, "total_params": total, "peak_rss_bytes": peak_rss_bytes(),
+        **training_state_bytes(trainer.model, trainer.optimizer),
+        "device": "cuda" if torch.cuda.is_available() else "cpu", "precision": precision,
+        "quantized_base": quantized, "dataset": recipe.data.source, "seed": recipe.training.seed,
+        "resumed": resumed, "versions": package_versions(),
+    }
+    if torch.cuda.is_available():
+        metrics["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated()
+    return metrics
+
+
 def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_gib: float = 8.0) -> Path:
     """Train `recipe` and write its run folder; prints the memory plan first. Returns the run folder."""
     import torch
     from accelerate import PartialState
-    from transformers import (
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        EarlyStoppingCallback,
-        Trainer,
-        set_seed,
-    )
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, set_seed
 
     from tp.data import examples_per_label, prepare_data
     from tp.memory_plan import format_plan, plan_memory
-    from tp.metrics import classification_metrics, package_versions, peak_rss_bytes
-    from tp.modeling import (
-        apply_method,
-        architecture_of,
-        count_parameters,
-        load_base_classifier,
-        pick_precision,
-    )
-    from tp.run_folder import (
-        merge_parity,
-        publish_folder,
-        save_trained_model,
-        write_recipe,
-        write_reports_and_card,
-    )
-    from tp.sources import resolve_model_source
+    from tp.metrics import classification_metrics
+    from tp.modeling import pick_precision
+    from tp.run_folder import merge_parity, publish_folder, save_trained_model, write_recipe, write_reports_and_card
 
     state = PartialState()
     work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
     state.wait_for_everyone()
     precision = pick_precision(recipe.training.precision)
     set_seed(recipe.training.seed)
-    # 1. data, with the split recorded
+    # 1. data, with the split recorded; the memory plan before anything heavy
     data = prepare_data(recipe.data)
     if state.is_main_process:
         write_recipe(work, recipe.to_dict(), data.record)
         # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
         gpu_precision = precision if torch.cuda.is_available() else None
-        plan = plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))
-        print(format_plan(plan), flush=True)
+        print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
     # 2. model: base (optionally 8/4-bit) with a fresh head, then the method
-    source = resolve_model_source(recipe.model.source, recipe.model.revision)
-    tokenizer = AutoTokenizer.from_pretrained(source.path)
-    quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
-    config_type = json.loads((source.path / "config.json").read_text())["model_type"]
-    head = architecture_of(config_type).head if recipe.method.target_modules is None else ("classifier",)
-    model = load_base_classifier(recipe.model, data.labels, str(source.path), head)
-    model = apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing)
-    trainable, total = count_parameters(model)
+    model, tokenizer, source = _build_model(recipe, data.labels)
     # 3. train, resuming from the last checkpoint when asked
     tokenized = _tokenize(data, tokenizer, recipe.model.max_length)
     checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    previous = json.loads((work / "elapsed.json").read_text())["seconds"] if (work / "elapsed.json").is_file() else 0.0
-    elapsed = _elapsed_callback(work, previous if resume and checkpoints else 0.0)
-    callbacks = [elapsed]
+    resumed = bool(resume and checkpoints)
+    saved_seconds = work / "elapsed.json"
+    previous = json.loads(saved_seconds.read_text())["seconds"] if resumed and saved_seconds.is_file() else 0.0
+    timing = _timing_callback(work, previous)
+    callbacks = [timing]
     if recipe.training.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(recipe.training.early_stopping_patience))
     trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
                       train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=_eval_metrics, callbacks=callbacks)
-    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
-    train_seconds = elapsed.seconds()
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resumed else None)
     # 4. test on the recorded split, then write the run folder from the main process only
     output = trainer.predict(tokenized["test"], metric_key_prefix="test")
     if state.is_main_process:
         metrics = classification_metrics(data.splits["test"]["label"],
                                          output.predictions.argmax(-1).tolist(), data.labels)
+        metrics.update(eval_loss=float(output.metrics["test_loss"]), base_model=source.name,
+                       **_run_metrics(recipe, trainer, timing, precision, resumed))
         info = {"name": recipe.name, "task": "text-classification", "labels": data.labels,
                 "base_model": source.name, "base_source": recipe.model.source, "method": recipe.method.name,
                 "max_length": recipe.model.max_length, "data": data.record,
@@ -179,19 +203,8 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
         out = work / "out"
         write_recipe(out, recipe.to_dict(), data.record)
         merged = save_trained_model(out, trainer.model, tokenizer, info)
-        metrics.update({
-            "eval_loss": float(output.metrics["test_loss"]), "train_seconds": round(train_seconds, 1),
-            "train_steps": trainer.state.global_step, "trainable_params": trainable, "total_params": total,
-            "peak_rss_bytes": peak_rss_bytes(), "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "precision": precision, "quantized_base": "8bit" if recipe.model.load_in_8bit else
-            "4bit" if recipe.model.load_in_4bit else None, "base_model": source.name,
-            "dataset": recipe.data.source, "seed": recipe.training.seed, "resumed": bool(resume and checkpoints),
-            "merge_max_logit_diff": merge_parity(trainer.model, merged, tokenizer,
-                                                 data.splits["test"]["text"][:8], recipe.model.max_length),
-            "versions": package_versions(),
-        })
-        if torch.cuda.is_available():
-            metrics["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated()
+        metrics["merge_max_logit_diff"] = merge_parity(trainer.model, merged, tokenizer,
+                                                       data.splits["test"]["text"][:8], recipe.model.max_length)
         write_reports_and_card(out, metrics, info, trainer.state.log_history)
         publish_folder(out, recipe.run_dir, overwrite=overwrite)
         shutil.rmtree(work)
