@@ -47,6 +47,7 @@ def make_portable(adapter_dir: Path, base_name: str) -> None:
     config = json.loads(path.read_text(encoding="utf-8"))
     config["base_model_name_or_path"] = base_name
     write_json(path, config)
+    (adapter_dir / "README.md").unlink(missing_ok=True)  # peft's empty template, naming the local path
 
 
 def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, Any]) -> Any:
@@ -87,6 +88,7 @@ def write_reports_and_card(out: Path, metrics: dict[str, Any], info: dict[str, A
                           out / "reports" / "confusion_matrix.png",
                           f"{info['name']}: test accuracy {metrics['test_accuracy']:.3f}")
     if log_history:
+        write_json(out / "reports" / "training_log.json", log_history)
         plot_training_curves(log_history, out / "reports" / "training_curves.png")
     (out / "README.md").write_text(render_card(metrics, info), encoding="utf-8")
 
