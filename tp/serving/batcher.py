@@ -1,0 +1,162 @@
+"""Dynamic micro-batching: items from concurrent requests share one forward pass.
+
+Requests (REST or Gradio) `await submit(items)`; one worker thread per model takes up to
+`max_batch_size` waiting items, waiting at most `max_wait_s` for a batch to fill when the queue runs
+dry, and runs them together off the event loop. Exclusive jobs (e.g. an explanation, which needs
+gradients) run alone in the same thread, so the model is only ever used by one thread. The queue is
+bounded: past `queue_limit` waiting items, `submit` raises OverloadedError at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tp.serving.errors import OverloadedError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class _Job:
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+    item: Any = None
+    exclusive: Callable[[], Any] | None = None  # set for a job that runs alone
+
+
+def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # the client went away and its request was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class MicroBatcher(Generic[T, R]):
+    """Group items submitted from many coroutines into batches run by one worker thread."""
+
+    def __init__(self, run_batch: Callable[[list[T]], list[R]], max_batch_size: int = 32,
+                 max_wait_s: float = 0.005, queue_limit: int = 256, name: str = "model",
+                 on_batch: Callable[[int, float], None] | None = None,
+                 on_depth: Callable[[int], None] | None = None) -> None:
+        if max_batch_size < 1 or queue_limit < 1 or max_wait_s < 0:
+            raise ValueError("max_batch_size and queue_limit should be >= 1 and max_wait_s >= 0")
+        self.run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_s
+        self.queue_limit = queue_limit
+        self.name = name
+        self._on_batch = on_batch or (lambda size, seconds: None)
+        self._on_depth = on_depth or (lambda depth: None)
+        self._queue: deque[_Job] = deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._seconds_per_item = 0.05  # running estimate, for Retry-After
+        self._thread = threading.Thread(target=self._work, name=f"tp-batcher-{name}", daemon=True)
+
+    @property
+    def depth(self) -> int:
+        """Items waiting (not counting the batch being run)."""
+        return len(self._queue)
+
+    def start(self) -> MicroBatcher[T, R]:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the jobs already queued, then end the worker thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    async def submit(self, items: list[T]) -> list[R]:
+        """Results for `items`, in order, computed in batches shared with other requests."""
+        if not items:
+            return []
+        loop = asyncio.get_running_loop()
+        jobs = [_Job(loop.create_future(), loop, item=item) for item in items]
+        self._enqueue(jobs)
+        return list(await asyncio.gather(*(job.future for job in jobs)))
+
+    async def run_exclusive(self, fn: Callable[[], R]) -> R:
+        """Run `fn` alone in the worker thread (it counts as one item against the queue limit)."""
+        loop = asyncio.get_running_loop()
+        job = _Job(loop.create_future(), loop, exclusive=fn)
+        self._enqueue([job])
+        return await job.future
+
+    def _enqueue(self, jobs: list[_Job]) -> None:
+        with self._cond:
+            if self._stopping:
+                raise OverloadedError(f"Model {self.name!r} is shutting down: retry on another replica.")
+            if len(self._queue) + len(jobs) > self.queue_limit:
+                wait = math.ceil(len(self._queue) * self._seconds_per_item)
+                raise OverloadedError(
+                    f"Model {self.name!r} is busy: {len(self._queue)} texts are waiting (limit "
+                    f"{self.queue_limit}). Retry after the Retry-After delay, or send fewer texts at once.",
+                    retry_after=wait)
+            self._queue.extend(jobs)
+            self._on_depth(len(self._queue))
+            self._cond.notify()
+
+    def _next_batch(self) -> list[_Job] | None:
+        """Block until there is work; return one exclusive job or up to max_batch_size items."""
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            batch = [self._queue.popleft()]
+            if batch[0].exclusive is None:
+                deadline = time.monotonic() + self.max_wait_s
+                while len(batch) < self.max_batch_size:
+                    if self._queue:
+                        if self._queue[0].exclusive is not None:
+                            break  # an exclusive job waits for this batch, and runs next
+                        batch.append(self._queue.popleft())
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._stopping:
+                        break
+                    self._cond.wait(remaining)
+            self._on_depth(len(self._queue))
+            return batch
+
+    def _work(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            live = [job for job in batch if not job.future.cancelled()]  # skip abandoned requests
+            if not live:
+                continue
+            start = time.perf_counter()
+            results: list[Any] = []
+            error: BaseException | None = None
+            try:
+                if live[0].exclusive is not None:
+                    results = [live[0].exclusive()]
+                else:
+                    results = list(self.run_batch([job.item for job in live]))
+                    if len(results) != len(live):
+                        raise RuntimeError(f"run_batch returned {len(results)} results for {len(live)} items")
+            except Exception as exc:  # delivered to each waiting request; the worker keeps going
+                error = exc
+            seconds = time.perf_counter() - start
+            if live[0].exclusive is None:
+                self._on_batch(len(live), seconds)
+                self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
+            for index, job in enumerate(live):
+                result = None if error is not None else results[index]
+                try:
+                    job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+                except RuntimeError:  # that event loop has closed (server shutting down)
+                    continue

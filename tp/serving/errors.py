@@ -1,0 +1,21 @@
+"""Serving conditions that are not the client's fault; the API layer maps them to 503 with Retry-After."""
+
+from __future__ import annotations
+
+from tp.errors import TpError
+
+
+class UnavailableError(TpError):
+    """The server cannot take this request now; `retry_after` says when to try again (seconds)."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class OverloadedError(UnavailableError):
+    """The model's queue is full: past the queue limit requests are refused, never buffered."""
+
+
+class NotReadyError(UnavailableError):
+    """Models are still loading (or failed to load)."""

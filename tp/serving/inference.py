@@ -1,0 +1,116 @@
+"""Batch inference for a served text classifier: truncation flags, length grouping, int8, devices.
+
+`TextInference` is what a MicroBatcher runs: it takes the texts of one micro-batch, sorts them by
+token length and splits them into forward passes that waste the least compute on padding.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# A forward pass has a fixed cost (Python, kernel launches) worth about this many tokens of compute;
+# the grouping pays it again for each extra pass, so it only splits a batch when padding costs more.
+FORWARD_OVERHEAD_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class TextScores:
+    """Probabilities over the model's labels (label order) for one text, and whether it was cut."""
+
+    probabilities: list[float]
+    truncated: bool
+    tokens: int  # tokens the model saw, special tokens included
+
+
+def group_by_length(lengths: list[int], max_rows: int,
+                    overhead: int = FORWARD_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Indices of `lengths` in forward passes: sorted by length, split to minimise padded tokens.
+
+    Cost of a pass = overhead + rows x longest row; an exact dynamic programme over the sorted order.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    sizes = [lengths[i] for i in order]
+    best = [0.0] + [float("inf")] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        for start in range(max(0, end - max_rows), end):
+            cost = best[start] + overhead + (end - start) * sizes[end - 1]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    groups, end = [], len(order)
+    while end > 0:
+        groups.append(order[cut[end]:end])
+        end = cut[end]
+    return groups[::-1]
+
+
+def resolve_device(device: str, quantize: str) -> str:
+    """`auto` becomes cuda when a GPU is there (and int8, a CPU technique, is not asked for)."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() and quantize == "none" else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        from tp.errors import ConfigError
+
+        raise ConfigError(f"TP_DEVICE={device} but torch sees no CUDA GPU: set TP_DEVICE=cpu or auto.")
+    return device
+
+
+def quantize_int8(model: Any) -> Any:
+    """A copy of `model` with dynamic int8 Linear layers (weights int8, activations quantized per batch)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch.ao points users to torchao; the eager API still works
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class TextInference:
+    """Classify texts with one model, truncating each to `max_tokens` and flagging the cut ones."""
+
+    def __init__(self, model: Any, tokenizer: Any, max_tokens: int, max_rows: int, device: str = "cpu",
+                 on_forward: Callable[[int, int], None] | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.max_rows = max_rows
+        self.device = device
+        self._on_forward = on_forward or (lambda rows, length: None)
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
+        """Token ids per text (cut to max_tokens) and whether each text was cut."""
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)
+        ids = encoded["input_ids"]
+        if encoded.encodings is not None:  # fast tokenizers keep what truncation cut off
+            truncated = [bool(enc.overflowing) for enc in encoded.encodings]
+        else:
+            full = self.tokenizer(texts, truncation=False)["input_ids"]
+            truncated = [len(whole) > len(cut) for whole, cut in zip(full, ids, strict=True)]
+        return ids, truncated
+
+    def __call__(self, texts: list[str]) -> list[TextScores]:
+        import torch
+
+        ids, truncated = self.encode(texts)
+        scores: list[TextScores | None] = [None] * len(texts)
+        with torch.inference_mode():
+            for group in group_by_length([len(row) for row in ids], self.max_rows):
+                batch = self.tokenizer.pad({"input_ids": [ids[i] for i in group]}, return_tensors="pt")
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                logits = self.model(**batch).logits.float()
+                probabilities = torch.softmax(logits, dim=-1).cpu().tolist()
+                self._on_forward(len(group), int(batch["input_ids"].shape[1]))
+                for row, index in enumerate(group):
+                    scores[index] = TextScores(probabilities[row], truncated[index], len(ids[index]))
+        return scores  # type: ignore[return-value]
+
+
+def ranked_labels(labels: list[str], probabilities: list[float], top_k: int | None = None) -> list[tuple[str, float]]:
+    """(label, probability) pairs, best first, cut to `top_k`."""
+    ranked = sorted(zip(labels, probabilities, strict=True), key=lambda pair: -pair[1])
+    return ranked[:top_k] if top_k else ranked

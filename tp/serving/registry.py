@@ -1,0 +1,191 @@
+"""The served models: loaded once (in a background thread at start-up), looked up by name per request.
+
+Only the models named in the settings are ever loaded: a request picks one by name, it can never
+make the server open a path or download a Hub id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tp.classifier import read_run_info
+from tp.errors import ConfigError, InputError
+from tp.serving.batcher import MicroBatcher
+from tp.serving.errors import NotReadyError, OverloadedError
+from tp.serving.inference import TextInference, TextScores, quantize_int8, resolve_device
+from tp.serving.settings import ModelSpec, ServerSettings
+from tp.serving.telemetry import Telemetry
+
+log = logging.getLogger("tp.serving")
+
+
+def read_metrics(folder: Path | None) -> dict[str, float]:
+    """The scalar numbers of a run's metrics.json (accuracy, macro-F1, sizes...); {} when absent."""
+    path = folder / "metrics.json" if folder else None
+    if path is None or not path.is_file():
+        return {}
+    values = json.loads(path.read_text(encoding="utf-8"))
+    return {key: value for key, value in values.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)}
+
+
+@dataclass
+class ServedModel:
+    """One loaded model with its batcher, its run information and its limits."""
+
+    spec: ModelSpec
+    info: dict[str, Any]
+    labels: list[str]
+    max_tokens: int
+    device: str
+    quantized: str | None
+    batcher: MicroBatcher[str, TextScores]
+    explain_model: Any  # fp32 weights: int8 layers have no gradients
+    tokenizer: Any
+    folder: Path | None  # where the card and reports are, when the source is a folder
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def task(self) -> str:
+        return str(self.info.get("task", "text-classification"))
+
+    async def classify(self, texts: list[str]) -> list[TextScores]:
+        return await self.batcher.submit(texts)
+
+    async def explain(self, text: str, method: str, steps: int, target: str | None) -> dict[str, Any]:
+        from tp.explain import explain_text
+
+        job = partial(explain_text, self.explain_model, self.tokenizer, self.labels, text, self.max_tokens,
+                      method, steps, target)
+        return await self.batcher.run_exclusive(job)
+
+
+def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry) -> ServedModel:
+    """Load one model onto its device (int8 when asked), start its batcher and warm it up."""
+    from tp.classifier import load_classifier
+    from tp.sources import resolve_model_source
+
+    device = resolve_device(settings.device, settings.quantize)
+    folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
+    classifier = load_classifier(folder)
+    info = dict(classifier.info)
+    if not spec.is_local and not read_run_info(folder):  # a plain Hub model: record its id, not a cache path
+        info["base_model"] = spec.source
+    positions = getattr(classifier.model.config, "max_position_embeddings", None) or 512
+    max_tokens = settings.max_tokens or classifier.max_length
+    if max_tokens > positions:
+        raise ConfigError(f"TP_MAX_TOKENS={max_tokens} but model {spec.name!r} has {positions} positions: "
+                          f"set TP_MAX_TOKENS to {positions} or less.")
+    model = classifier.model.to(device)
+    model.requires_grad_(False)  # explanations take gradients of the inputs only
+    served = quantize_int8(model) if settings.quantize == "int8" else model
+    inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
+                              on_forward=telemetry.forward_observer(spec.name))
+    inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
+    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
+                           on_depth=telemetry.depth_observer(spec.name)).start()
+    return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
+                       "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
+                       folder, read_metrics(folder))
+
+
+class ModelRegistry:
+    """Every served model by name; `state` is loading, ready or failed."""
+
+    def __init__(self, settings: ServerSettings, telemetry: Telemetry) -> None:
+        self.settings = settings
+        self.telemetry = telemetry
+        self.specs = settings.specs
+        self.default = self.specs[0].name
+        self.models: dict[str, ServedModel] = {}
+        self.state = "loading"
+        self.error: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.specs]
+
+    def run_info(self, name: str) -> dict[str, Any]:
+        """tp.json of a model, readable before it loads when its source is a local folder."""
+        if name in self.models:
+            return self.models[name].info
+        spec = next(spec for spec in self.specs if spec.name == name)
+        return read_run_info(Path(spec.source)) if spec.is_local else {}
+
+    def load(self) -> None:
+        """Load every model (blocking); on failure record the message in `error`."""
+        try:
+            import torch
+            from transformers.utils import logging as hf_logging
+
+            # merging an adapter loads the base without its head first: transformers' "MISSING
+            # classifier" report and progress bars would only mislead a server's log
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            if self.settings.threads:
+                torch.set_num_threads(self.settings.threads)
+            for spec in self.specs:
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
+                    self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry)
+                served = self.models[spec.name]
+                log.info("Loaded model %r (%s, %s%s, max %d tokens) in %.1f s", spec.name, served.task,
+                         served.device, ", int8" if served.quantized else "", served.max_tokens,
+                         time.perf_counter() - start)
+        except Exception as error:  # any failure: the message goes to the log and to /ready
+            self.error = f"{type(error).__name__}: {error}" if not isinstance(error, ConfigError) else str(error)
+            self.state = "failed"
+            raise
+        self.state = "ready"
+        self.telemetry.models_ready.set(1)
+
+    def start_loading(self, on_failure: Any = None) -> threading.Thread:
+        """Load in a daemon thread so the server answers /health and /ready meanwhile."""
+        def run() -> None:
+            try:
+                self.load()
+            except Exception:
+                log.exception("Could not load the models (%s); fix the settings and restart.", self.error)
+                if on_failure is not None:
+                    on_failure()
+        thread = threading.Thread(target=run, name="tp-model-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def get(self, name: str | None) -> ServedModel:
+        """The model called `name` (default when None); a clear error when unknown or not loaded."""
+        name = name or self.default
+        if name not in self.names:
+            raise InputError(f"Unknown model {name!r}: this server serves {', '.join(self.names)} "
+                             "(GET /api/v1/models lists them). Leave `model` out to use the default.")
+        if self.state == "failed":
+            raise NotReadyError(f"The models failed to load ({self.error}); the server is shutting down.", 60)
+        if name not in self.models:
+            raise NotReadyError("The models are still loading: retry in a few seconds (GET /api/v1/ready).", 2)
+        return self.models[name]
+
+    async def classify(self, name: str | None, texts: list[str]) -> tuple[ServedModel, list[TextScores]]:
+        served = self.get(name)
+        try:
+            return served, await served.classify(texts)
+        except OverloadedError:
+            self.telemetry.rejected.labels(served.name).inc()
+            raise
+
+    def close(self) -> None:
+        for served in self.models.values():
+            served.batcher.stop()
