@@ -1,0 +1,129 @@
+"""ASGI middleware: request metrics, the proxy sub-path, and the REST API's body guard.
+
+Pure ASGI (not BaseHTTPMiddleware) so bodies are streamed once and Gradio's streaming is untouched.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+import time
+from typing import Any
+
+from starlette._utils import get_route_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tp.serving.telemetry import Telemetry
+
+API_PREFIX = "/api/"
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+async def send_json(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def is_json(content_type: str) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+class RootPathMiddleware:
+    """Behind a proxy at a sub-path: generated URLs (docs, Gradio assets) carry the prefix."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app, self.root_path = app, root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self.root_path and not scope.get("root_path"):
+            scope["root_path"] = self.root_path
+        await self.app(scope, receive, send)
+
+
+class BodyGuardMiddleware:
+    """On /api/*: JSON bodies only (415), at most `max_bytes` of them (413), before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    def _too_large(self, size: int | str) -> str:
+        return (f"The request body is {size} bytes; the limit is {self.max_bytes} (TP_MAX_REQUEST_BYTES): "
+                "send fewer or shorter texts per request.")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in BODY_METHODS
+                or not get_route_path(scope).startswith(API_PREFIX)):
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        content_type = headers.get("content-type", "")
+        if not is_json(content_type):
+            got = f"got {content_type!r}" if content_type else "none was sent"
+            await send_json(send, 415, f"Send the body as JSON with the header Content-Type: application/json "
+                                       f"({got}).")
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await send_json(send, 413, self._too_large(declared))
+            return
+        # read the whole (bounded) body now, then replay it: a chunked upload cannot slip past the cap
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await send_json(send, 413, self._too_large(f"over {self.max_bytes}"))
+                return
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()  # after the body: wait for disconnect as usual
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def route_label(scope: Scope) -> str:
+    """The route template (never the raw path: unbounded label values would swamp Prometheus)."""
+    route: Any = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return route.path
+    return "gradio" if scope.get("app_root_path") is not None else "unmatched"
+
+
+class MetricsMiddleware:
+    """Count every HTTP request by route template, method and status, and time it."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
+        self.app, self.telemetry = app, telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status, start = 500, time.perf_counter()
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = route_label(scope)
+            self.telemetry.requests.labels(route, scope["method"], str(status)).inc()
+            self.telemetry.latency.labels(route).observe(time.perf_counter() - start)

@@ -1,0 +1,53 @@
+"""The OpenAPI document states this server's own limits, so generated clients and tests know them.
+
+Pydantic writes the static shape of each body; this adds what is only known from the settings: the
+most texts per request, the most characters per text, the served models' names and labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from tp.serving.registry import ModelRegistry
+from tp.serving.settings import ServerSettings
+
+
+def _text_schema(settings: ServerSettings) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": settings.max_chars, "pattern": r"\S"}
+
+
+def _limit_body(body: dict[str, Any], settings: ServerSettings, names: list[str], many: bool) -> None:
+    properties = body.get("properties", {})
+    text = _text_schema(settings)
+    if many:
+        texts = {"type": "array", "items": text, "minItems": 1, "maxItems": settings.max_items}
+        properties["inputs"]["anyOf"] = [text, texts]
+    else:
+        properties["inputs"].update(text)
+    properties["model"]["anyOf"] = [{"type": "string", "enum": names}, {"type": "null"}]
+    properties["model"]["examples"] = names[:1]
+
+
+def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registry: ModelRegistry) -> dict[str, Any]:
+    components = schema.get("components", {}).get("schemas", {})
+    names = registry.names
+    if "PredictRequest" in components:
+        _limit_body(components["PredictRequest"], settings, names, many=True)
+    if "ExplainRequest" in components:
+        _limit_body(components["ExplainRequest"], settings, names, many=False)
+        if registry.state == "ready":  # labels are known once the models are loaded
+            labels = sorted({label for served in registry.models.values() for label in served.labels})
+            target = components["ExplainRequest"]["properties"]["target"]
+            target["anyOf"] = [{"type": "string", "enum": labels}, {"type": "null"}]
+    predict = schema.get("paths", {}).get("/api/v1/predict", {}).get("post", {})
+    examples = predict.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
+    if "named model" in examples:
+        examples["named model"]["value"]["model"] = names[0]
+    return schema
+
+
+def install_openapi(app: FastAPI, settings: ServerSettings, registry: ModelRegistry) -> None:
+    """Make app.openapi() add the runtime limits to FastAPI's (cached) document; applying them twice is harmless."""
+    app.openapi = lambda: add_runtime_limits(FastAPI.openapi(app), settings, registry)  # type: ignore[method-assign]

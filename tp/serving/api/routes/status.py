@@ -1,0 +1,54 @@
+"""Liveness, readiness, the served models and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from tp.serving.api.constants import API_PREFIX
+from tp.serving.api.deps import Registry, Settings, TelemetryDep
+from tp.serving.api.responses import ERRORS
+from tp.serving.errors import NotReadyError
+from tp.serving.registry import ServedModel
+from tp.serving.schemas import ErrorPublic, HealthResponse, ModelLimits, ModelPublic, ModelsResponse, ReadyResponse
+
+router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
+protected = APIRouter(prefix=API_PREFIX, tags=["status"])  # behind the API key when one is set
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> HealthResponse:
+    return HealthResponse()
+
+
+@router.get("/ready", summary="Readiness: every model is loaded (503 until then)",
+            responses={503: {"model": ErrorPublic, "description": "Models are loading, or failed to load."}})
+async def ready(registry: Registry) -> ReadyResponse:
+    if registry.state != "ready":
+        raise NotReadyError(f"The models failed to load: {registry.error}" if registry.state == "failed"
+                            else "The models are still loading.", 2)
+    return ReadyResponse(models=registry.names)
+
+
+def model_public(served: ServedModel, settings: Settings, default: bool) -> ModelPublic:
+    data = served.info.get("data") or {}
+    return ModelPublic(
+        name=served.name, task=served.task, default=default, labels=served.labels,
+        base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
+        device=served.device, quantized=served.quantized,
+        limits=ModelLimits(max_items=settings.max_items, max_chars=settings.max_chars,
+                           max_tokens=served.max_tokens, max_batch_size=settings.max_batch_size))
+
+
+@protected.get("/models", summary="The served models: labels, base model, dataset, test metrics, limits",
+               responses=ERRORS)
+async def models(registry: Registry, settings: Settings) -> ModelsResponse:
+    served = [registry.get(name) for name in registry.names]
+    return ModelsResponse(default=registry.default,
+                          models=[model_public(m, settings, m.name == registry.default) for m in served])
+
+
+@protected.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response,
+               responses={200: {"content": {"text/plain": {}}}, 401: ERRORS[401]})
+async def metrics(telemetry: TelemetryDep) -> Response:
+    body, content_type = telemetry.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,99 @@
+"""Build the app: REST API under /api/v1, then the Gradio demo mounted at "/" (in that order, or the
+mount at "/" would shadow the API), middleware, error handlers, and a lifespan that loads the models.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tp import __version__
+from tp.serving.api import API_PREFIX, install_api_routes
+from tp.serving.api.deps import key_matches
+from tp.serving.api.errors import install_error_handlers
+from tp.serving.api.guards import BodyGuardMiddleware, MetricsMiddleware, RootPathMiddleware
+from tp.serving.api.openapi import install_openapi
+from tp.serving.registry import ModelRegistry
+from tp.serving.settings import ServerSettings, load_settings
+from tp.serving.telemetry import Telemetry
+
+log = logging.getLogger("tp.serving")
+DESCRIPTION = f"""Text classifiers fine-tuned with tp. Everything is under `{API_PREFIX}`:
+`POST /predict` classifies texts (concurrent requests share forward passes), `POST /explain` shows what
+the model does with one text, `GET /models` lists the served models. When the server sets `TP_API_KEY`,
+send it in the `X-API-Key` header. Errors are JSON with a `detail` that says what to fix."""
+
+
+def configure_logging(level: str) -> None:
+    """Give tp's log lines a handler when the host (uvicorn) has configured none for them."""
+    logger = logging.getLogger("tp")
+    logger.setLevel(level.upper())
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+def stop_server() -> None:
+    """A model that cannot load stops the server (SIGTERM: uvicorn shuts down and exits non-zero)."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def mount_demo(app: FastAPI, registry: ModelRegistry, settings: ServerSettings) -> None:
+    import gradio as gr
+
+    from tp.serving.gradio_demo import build_demo
+
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    auth = (lambda user, password: key_matches(key, password)) if key else None  # noqa: E731
+    gr.mount_gradio_app(app, build_demo(registry, settings), path="/", root_path=settings.root_path or None,
+                        auth=auth, auth_message="Log in with any user name and the server's API key as password.",
+                        footer_links=["api", "settings"], run_history=False, show_error=True)
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The whole server as one ASGI app. Cheap: models load later, in the lifespan's background thread."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    telemetry = Telemetry()
+    registry = ModelRegistry(settings, telemetry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry.start_loading(on_failure=stop_server)  # /health answers at once, /ready once loaded
+        yield
+        registry.close()
+
+    app = FastAPI(title="tp", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings, app.state.registry, app.state.telemetry = settings, registry, telemetry
+    install_error_handlers(app)
+    install_api_routes(app, api_key=settings.api_key is not None)
+    install_openapi(app, settings, registry)
+    # middleware: the last added runs first
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes)
+    # always installed, so Gradio adds no CORS policy of its own; no origins configured = none allowed
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type", "X-API-Key", "Authorization"], expose_headers=["Retry-After"])
+    app.add_middleware(MetricsMiddleware, telemetry=telemetry)
+    if settings.root_path:
+        app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
+    if settings.demo:
+        mount_demo(app, registry, settings)  # after the REST routes: mounted first, "/" would shadow them
+    return app
+
+
+def run(app: FastAPI) -> None:
+    """Serve `app` with uvicorn on the configured host and port (what `python app.py` does)."""
+    import uvicorn
+
+    settings: ServerSettings = app.state.settings
+    log.info("Serving %s on http://%s:%d%s/", ", ".join(s.name for s in settings.specs), settings.host,
+             settings.port, settings.root_path)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                timeout_graceful_shutdown=10)

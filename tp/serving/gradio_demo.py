@@ -1,0 +1,141 @@
+"""The Gradio demo: classify, look behind the pipeline, read the model card. Mounted at "/" by the app.
+
+It calls the same registry (so the same micro-batcher and queue limit) as the REST API, and turns tp's
+errors into `gr.Error` messages. Every event has an `api_name` for `gradio_client`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from tp.errors import InputError, TpError
+from tp.serving.registry import ModelRegistry
+from tp.serving.settings import ServerSettings
+
+INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
+         "softmax and which tokens pushed the prediction. The same models answer the REST API under "
+         "`/api/v1`: see the [OpenAPI docs](docs).")
+TOKEN_HEADERS = ["#", "token", "id", "special", "attribution"]
+LOGIT_HEADERS = ["id", "label", "logit", "probability"]
+
+
+def _folder(registry: ModelRegistry, name: str) -> Path | None:
+    if name in registry.models:
+        return registry.models[name].folder
+    spec = next((spec for spec in registry.specs if spec.name == name), None)
+    return Path(spec.source) if spec is not None and spec.is_local else None
+
+
+def model_card(registry: ModelRegistry, name: str) -> tuple[str, Any]:
+    """The model card (README.md without its YAML header) and the confusion matrix image, if any."""
+    folder = _folder(registry, name)
+    if folder is None:
+        return f"The card of **{name}** appears once the model has loaded.", None
+    card = folder / "README.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else f"**{name}** has no model card (README.md)."
+    if text.startswith("---"):
+        text = text.split("\n---", 2)[-1].lstrip("-\n")
+    matrix = folder / "reports" / "confusion_matrix.png"
+    if not matrix.is_file():
+        return text, None
+    from PIL import Image  # returned as an image, so Gradio never has to serve a file from the model folder
+
+    with Image.open(matrix) as image:
+        return text, image.copy()
+
+
+def highlighted(text: str, tokens: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
+    """The text split at token boundaries, each token with its scaled attribution (for HighlightedText)."""
+    pieces: list[tuple[str, float | None]] = []
+    cursor = 0
+    for token in tokens:
+        if token["start"] is None:
+            continue
+        if token["start"] > cursor:
+            pieces.append((text[cursor:token["start"]], None))
+        pieces.append((text[token["start"]:token["end"]], round(token["attribution_scaled"], 3)))
+        cursor = token["end"]
+    if cursor < len(text):
+        pieces.append((" [... not read: past the token limit]", None))
+    return pieces
+
+
+def _user_text(text: Any, settings: ServerSettings) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise gr.Error("Enter some text to classify.")
+    try:
+        settings.check_texts([text])
+    except InputError as error:
+        raise gr.Error(str(error).replace("`inputs` has", "The text has")) from None
+    return text
+
+
+def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
+    """The demo's Blocks; handlers close over `registry`, which loads models in the background."""
+    names = registry.names
+
+    async def classify(text: str, name: str) -> tuple[dict[str, float], str]:
+        text = _user_text(text, settings)
+        try:
+            served, (scores,) = await registry.classify(name, [text])
+        except TpError as error:
+            raise gr.Error(str(error)) from None
+        note = (f"The text was longer than {served.max_tokens} tokens: the model read only the beginning."
+                if scores.truncated else "")
+        return dict(zip(served.labels, scores.probabilities, strict=True)), note
+
+    async def explain(text: str, name: str, method: str) -> tuple[Any, ...]:
+        text = _user_text(text, settings)
+        try:
+            served = registry.get(name)
+            result = await served.explain(text, method, 16, None)
+        except TpError as error:
+            raise gr.Error(str(error)) from None
+        tokens = [[t["index"], t["token"], t["id"], t["special"], round(t["attribution"], 4)]
+                  for t in result["tokens"]]
+        logits = [[i, served.labels[i], round(logit, 4), round(p, 4)]
+                  for i, (logit, p) in enumerate(zip(result["logits"], result["probabilities"], strict=True))]
+        summary = (f"**{result['label']}** ({result['score']:.1%}). Attributions explain the logit of "
+                   f"**{result['target']}** ({method.replace('_', ' ')}); red pushed it up, blue down.")
+        return summary, highlighted(text, result["tokens"]), tokens, logits
+
+    def card(name: str) -> tuple[str, Any]:
+        return model_card(registry, name)
+
+    examples = [[text] for text in registry.run_info(registry.default).get("examples", [])]
+    with gr.Blocks(title="tp: text classification", analytics_enabled=False) as demo:
+        gr.Markdown("# tp: text classification\n" + INTRO)
+        model = gr.Dropdown(names, value=registry.default, label="Model", visible=len(names) > 1)
+        with gr.Tab("Classify"):
+            text = gr.Textbox(lines=6, label="Text", placeholder="Paste a news article...")
+            run = gr.Button("Classify", variant="primary")
+            label = gr.Label(num_top_classes=10, label="Scores")
+            note = gr.Markdown()
+            if examples:
+                gr.Examples(examples, inputs=[text], label="Examples from the test split")
+            run.click(classify, [text, model], [label, note], api_name="classify", concurrency_limit=None)
+            text.submit(classify, [text, model], [label, note], api_name="classify_submit",
+                        concurrency_limit=None)
+        with gr.Tab("Behind the pipeline"):
+            gr.Markdown("Tokenizer -> token ids -> model -> logits -> softmax -> label. The attribution of a "
+                        "token says how much it pushed the predicted label's logit.")
+            explain_text = gr.Textbox(lines=4, label="Text")
+            method = gr.Radio(["gradient_x_input", "integrated_gradients"], value="gradient_x_input",
+                              label="Attribution method")
+            explain_button = gr.Button("Explain", variant="primary")
+            summary = gr.Markdown()
+            marked = gr.HighlightedText(label="Tokens coloured by attribution", show_legend=False)
+            with gr.Row():
+                token_table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False)
+                logit_table = gr.Dataframe(headers=LOGIT_HEADERS, label="Logits and softmax", interactive=False)
+            explain_button.click(explain, [explain_text, model, method], [summary, marked, token_table, logit_table],
+                                 api_name="explain", concurrency_limit=None)
+        with gr.Tab("Model card"):
+            matrix = gr.Image(label="Confusion matrix (test split)", type="pil", interactive=False)
+            card_text = gr.Markdown()
+        demo.load(card, [model], [card_text, matrix], api_name="model_card")
+        model.change(card, [model], [card_text, matrix], api_name="model_card_change")
+    return demo
