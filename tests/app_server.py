@@ -1,0 +1,48 @@
+"""The real app in a child process (uvicorn on a free loopback port), shared by the app tests.
+
+A test module loads it with `pytest_plugins = ["app_server"]`, so the session-scoped server is
+started once for every module that uses it (starting one costs 10-20 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tp.serving.process import ServerProcess, start_tp_app
+from tp.serving.settings import DEFAULT_MODEL_DIR as MODEL_DIR  # the shipped model: adapter only in a fresh clone
+
+ROOT_PATH = "/proxy"  # served as if behind a proxy at a sub-path; unprefixed paths work too
+# small limits, so the caps are cheap to hit
+LIMITS = {"TP_MAX_ITEMS": "16", "TP_MAX_CHARS": "5000", "TP_MAX_REQUEST_BYTES": "65536",
+          "TP_MAX_BATCH_WAIT_MS": "20"}
+
+
+def launch(env: dict[str, str], log: Path, timeout: float = 240.0) -> ServerProcess:
+    """Start app.py with `env` and wait for /api/v1/ready; a failure shows the server's log."""
+    server = start_tp_app(env, log)
+    try:
+        server.ready_after = server.wait_until("/api/v1/ready", timeout)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def launch_app() -> Callable[[dict[str, str], Path], ServerProcess]:
+    """Start another configuration of the app (the caller stops it)."""
+    return launch
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The default configuration (the shipped model, no API key, no CORS), behind /proxy."""
+    if not (MODEL_DIR / "tp.json").is_file():
+        pytest.fail(f"{MODEL_DIR} is missing: the app tests serve the shipped model")
+    server = launch({"TP_ROOT_PATH": ROOT_PATH, **LIMITS}, tmp_path_factory.mktemp("app") / "server.log")
+    yield server
+    code = server.stop()
+    assert code in (0, -15), f"server exited with {code}:\n{server.log()[-3000:]}"

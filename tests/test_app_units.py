@@ -1,0 +1,169 @@
+"""The serving pieces that need no model: settings, micro-batching, length grouping, error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from tp.errors import ConfigError, InputError
+from tp.serving.api.errors import describe_validation_error
+from tp.serving.batcher import MicroBatcher
+from tp.serving.errors import OverloadedError
+from tp.serving.inference import group_by_length
+from tp.serving.settings import load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    for name in ("TP_MODEL", "TP_MODELS", "TP_PORT", "PORT", "TP_HOST", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TP_MODEL", str(tmp_path))  # any existing folder passes the settings check
+    return monkeypatch
+
+
+def test_settings_defaults_and_port_aliases(clean_env) -> None:
+    settings = load_settings()
+    assert (settings.port, settings.host, settings.cors_origins, settings.api_key) == (7860, "127.0.0.1", [], None)
+    clean_env.setenv("PORT", "9000")
+    assert load_settings().port == 9000
+    clean_env.setenv("TP_PORT", "9001")  # TP_PORT wins over a platform's PORT
+    assert load_settings().port == 9001
+
+
+def test_models_parse_names_sources_and_default(clean_env, tmp_path) -> None:
+    clean_env.delenv("TP_MODEL")
+    clean_env.setenv("TP_MODELS", f"local={tmp_path}, hub=distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    clean_env.setenv("TP_DEFAULT_MODEL", "hub")
+    specs = load_settings().specs
+    assert [(s.name, s.is_local) for s in specs] == [("hub", False), ("local", True)]
+    assert specs[1].source == str(tmp_path.resolve())
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"TP_MAX_BATCH_SIZE": "0"}, "TP_MAX_BATCH_SIZE='0'"),
+    ({"TP_MODEL": "/no/such/folder"}, "does not exist"),
+    ({"TP_MODELS": "a=/tmp,a=/tmp"}, "names a model twice"),
+    ({"TP_DEFAULT_MODEL": "other"}, "TP_DEFAULT_MODEL is 'other'"),
+    ({"TP_QUANTIZE": "int4"}, "TP_QUANTIZE='int4'"),
+    ({"TP_QUANTIZE": "int8", "TP_DEVICE": "cuda"}, "set TP_DEVICE=cpu"),
+    ({"TP_CORS_ORIGINS": "http://ok.org, not-an-origin"}, "'not-an-origin' is not an origin"),
+    ({"TP_API_KEY": "short"}, "shorter than 16 characters"),
+    ({"TP_ROOT_PATH": "proxy"}, "starting with /"),
+    ({"TP_MAX_ITEMS": "500", "TP_QUEUE_LIMIT": "100"}, "TP_QUEUE_LIMIT (100) is below TP_MAX_ITEMS (500)"),
+])
+def test_invalid_settings_name_the_variable_and_fix(clean_env, env, expected) -> None:
+    if "TP_MODELS" in env:
+        clean_env.delenv("TP_MODEL")
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match="Invalid server settings") as error:
+        load_settings()
+    assert expected in str(error.value)
+    assert "short" not in str(error.value).replace("shorter", "")  # never echo a secret
+
+
+def test_cors_origins_are_a_comma_list(clean_env) -> None:
+    clean_env.setenv("TP_CORS_ORIGINS", "http://localhost:5173, https://example.org/")
+    assert load_settings().cors_origins == ["http://localhost:5173", "https://example.org"]
+
+
+def test_check_texts_caps(clean_env) -> None:
+    clean_env.setenv("TP_MAX_ITEMS", "2")
+    clean_env.setenv("TP_MAX_CHARS", "10")
+    settings = load_settings()
+    settings.check_texts(["short", "texts"])
+    with pytest.raises(InputError, match="3 texts; the limit is 2"):
+        settings.check_texts(["a", "b", "c"])
+    with pytest.raises(InputError, match=r"`inputs\[1\]` has 11 characters; the limit is 10"):
+        settings.check_texts(["a", "x" * 11])
+
+
+def test_group_by_length_splits_only_when_padding_costs_more() -> None:
+    assert group_by_length([256] * 8, max_rows=32) == [list(range(8))]  # equal lengths: one pass
+    groups = group_by_length([5, 300, 7, 8, 290, 10], max_rows=32)
+    assert groups == [[0, 2, 3, 5], [4, 1]]  # short ones together, long ones together
+    assert all(len(g) <= 3 for g in group_by_length([10] * 7, max_rows=3))
+
+
+def test_describe_validation_error_says_what_to_send() -> None:
+    assert "not valid JSON" in describe_validation_error(
+        {"type": "json_invalid", "loc": ("body", 7), "msg": "JSON decode error", "ctx": {"error": "Expecting value"}})
+    assert "`inputs` is required" in describe_validation_error({"type": "missing", "loc": ("body", "inputs")})
+    assert "fields are inputs, model" in describe_validation_error(
+        {"type": "extra_forbidden", "loc": ("body", "input")}, ["inputs", "model"])
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_batcher_groups_concurrent_requests_and_keeps_order() -> None:
+    sizes: list[int] = []
+
+    def double(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        return [2 * item for item in items]
+
+    batcher = MicroBatcher(double, max_batch_size=16, max_wait_s=0.05, queue_limit=100).start()
+
+    async def main() -> list[list[int]]:
+        return await asyncio.gather(*(batcher.submit([i, i + 100]) for i in range(20)))
+
+    try:
+        results = run(main())
+    finally:
+        batcher.stop()
+    assert results == [[2 * i, 2 * (i + 100)] for i in range(20)]
+    assert max(sizes) == 16 and sum(sizes) == 40  # requests shared forward passes
+
+
+def test_batcher_refuses_past_the_queue_limit_and_recovers() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(items: list[int]) -> list[int]:
+        started.set()
+        release.wait(5)
+        return items
+
+    batcher = MicroBatcher(slow, max_batch_size=1, max_wait_s=0, queue_limit=3).start()
+
+    async def main() -> None:
+        first = asyncio.ensure_future(batcher.submit([0]))
+        while not started.is_set():  # the worker holds item 0; the queue is empty again
+            await asyncio.sleep(0.001)
+        waiting = asyncio.ensure_future(batcher.submit([1, 2, 3]))
+        await asyncio.sleep(0.01)
+        with pytest.raises(OverloadedError, match="busy") as error:
+            await batcher.submit([4])
+        assert error.value.retry_after >= 1
+        release.set()
+        assert await first == [0] and await waiting == [1, 2, 3]
+        assert await batcher.submit([5]) == [5]
+
+    try:
+        run(main())
+    finally:
+        release.set()
+        batcher.stop()
+
+
+def test_batcher_delivers_errors_and_runs_exclusive_jobs_alone() -> None:
+    def fail_on_negative(items: list[int]) -> list[int]:
+        if any(item < 0 for item in items):
+            raise ValueError("negative")
+        return items
+
+    batcher = MicroBatcher(fail_on_negative, max_batch_size=8, max_wait_s=0.001, queue_limit=10).start()
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match="negative"):
+            await batcher.submit([-1])
+        assert await batcher.submit([1, 2]) == [1, 2]  # the worker survived
+        assert await batcher.run_exclusive(lambda: threading.current_thread().name) == "tp-batcher-model"
+
+    try:
+        run(main())
+    finally:
+        batcher.stop()
