@@ -100,8 +100,9 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False) -> Text
     info = read_run_info(folder) if folder.is_dir() else {}
     if info:
         labels = list(info["labels"])
-        if has_weights(folder / "model"):
-            path = folder / "model"
+        weights = next((p for p in (folder / "model", folder) if has_weights(p)), None)
+        if weights is not None:  # model/ in a run folder; the root in a published Hub repo
+            path = weights
             model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
             tokenizer = AutoTokenizer.from_pretrained(path)
         elif (folder / "adapter" / "adapter_config.json").is_file():

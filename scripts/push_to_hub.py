@@ -1,0 +1,59 @@
+"""Publish a run folder to the Hub: `python scripts/push_to_hub.py runs/my-run --repo-id me/my-model`.
+
+Checks first (token present, whoami, write access, card metadata valid), then uploads one commit with the
+merged model at the root (stock `pipeline(model="me/my-model")` loads it), the adapter under adapter/, the
+card, metrics and reports. `--dry-run DIR` writes exactly those files to DIR and needs no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import _bootstrap  # noqa: F401
+
+from tp.errors import TpError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path, help="a finished run folder (e.g. models/bbc-news-minilm)")
+    parser.add_argument("--repo-id", required=True, help="OWNER/NAME on the Hub")
+    parser.add_argument("--what", default="both", choices=["merged", "adapter", "both"], help="what to publish")
+    parser.add_argument("--private", action="store_true", help="create the repository as private")
+    parser.add_argument("--revision", help="branch to push to (created if missing)")
+    parser.add_argument("--license", default="apache-2.0", help="licence id for the card (default apache-2.0)")
+    parser.add_argument("--token", help="Hub token (default: HF_TOKEN, then the saved login)")
+    parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the files to DIR, upload nothing")
+    args = parser.parse_args(argv)
+    try:
+        from tp.hub import resolve_token, upload
+        from tp.publish import assemble_model_repo, check_repo_id
+
+        check_repo_id(args.repo_id)
+        if args.dry_run:
+            files = assemble_model_repo(args.run_dir, args.dry_run, args.repo_id, args.what, args.license)
+            print(f"dry run: {len(files)} files written to {args.dry_run} (nothing uploaded):")
+            print("\n".join(f"  {name}" for name in files))
+            print("\n" + (args.dry_run / "README.md").read_text(encoding="utf-8"))
+            return 0
+        token = resolve_token(args.token)  # before any heavy work: fail fast without a token
+        staging = Path(tempfile.mkdtemp(prefix="tp-push-"))
+        try:
+            assemble_model_repo(args.run_dir, staging / "repo", args.repo_id, args.what, args.license)
+            url = upload(staging / "repo", args.repo_id, token, private=args.private, revision=args.revision,
+                         message=f"Publish {args.run_dir.name} with tp")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except TpError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"published: {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
