@@ -22,7 +22,6 @@ class TextScores:
 
     probabilities: list[float]
     truncated: bool
-    tokens: int  # tokens the model saw, special tokens included
 
 
 def group_by_length(lengths: list[int], max_rows: int,
@@ -106,7 +105,7 @@ class TextInference:
                 probabilities = torch.softmax(logits, dim=-1).cpu().tolist()
                 self._on_forward(len(group), int(batch["input_ids"].shape[1]))
                 for row, index in enumerate(group):
-                    scores[index] = TextScores(probabilities[row], truncated[index], len(ids[index]))
+                    scores[index] = TextScores(probabilities[row], truncated[index])
         return scores  # type: ignore[return-value]
 
 
