@@ -41,6 +41,13 @@ def test_bad_values_are_rejected_naming_the_value(override: str, message: str) -
     assert message in str(error.value)
 
 
+def test_scientific_notation_is_a_float(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("training:\n  learning_rate: 5e-5\n")  # YAML 1.1 reads this as a string
+    assert load_recipe(recipe, ["training.weight_decay=1e-2"]).training.learning_rate == 5e-5
+    assert load_recipe(recipe, ["training.weight_decay=1e-2"]).training.weight_decay == 0.01
+
+
 def test_8bit_and_4bit_together_are_refused() -> None:
     with pytest.raises(ConfigError, match="pick one"):
         load_recipe(None, ["model.load_in_8bit=true", "model.load_in_4bit=true"])
