@@ -19,6 +19,7 @@ from tp.serving.api.deps import key_matches
 from tp.serving.api.errors import install_error_handlers
 from tp.serving.api.guards import BodyGuardMiddleware, MetricsMiddleware, RootPathMiddleware
 from tp.serving.api.openapi import install_openapi
+from tp.serving.client import install_client
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings, load_settings
 from tp.serving.telemetry import Telemetry
@@ -73,6 +74,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(title="tp", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.registry, app.state.telemetry = settings, registry, telemetry
     install_error_handlers(app)
+    install_client(app, settings)  # the Vue client at /app: before the REST catch-all and the mount at "/"
     install_api_routes(app, api_key=settings.api_key is not None)
     install_openapi(app, settings, registry)
     # middleware: the last added runs first
