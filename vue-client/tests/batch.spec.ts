@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { chunkItems, columnToItems, linesToItems, resultsToCsv } from '../src/batch'
+import { parseCsv, readTable } from '../src/csv'
+import { LABELS, prediction } from './helpers'
+
+describe('batch items', () => {
+  it('keeps non-blank lines with their line numbers', () => {
+    expect(linesToItems('first\n\n  second  \r\n')).toEqual([
+      { row: 1, text: 'first' },
+      { row: 3, text: 'second' },
+    ])
+  })
+
+  it('takes one column of a table, skipping empty cells', () => {
+    const table = readTable('id;text\n1;hello\n2;\n3;world')
+    expect(columnToItems(table, 1)).toEqual([
+      { row: 1, text: 'hello' },
+      { row: 3, text: 'world' },
+    ])
+  })
+})
+
+describe('chunkItems', () => {
+  const items = Array.from({ length: 10 }, (_, i) => ({ row: i + 1, text: 'x'.repeat(100) }))
+
+  it('splits by the server’s max_items', () => {
+    expect(chunkItems(items, 4).map((chunk) => chunk.length)).toEqual([4, 4, 2])
+  })
+
+  it('splits by size too, and sends a text larger than the budget on its own', () => {
+    expect(chunkItems(items, 64, 250).map((chunk) => chunk.length)).toEqual([2, 2, 2, 2, 2])
+    expect(chunkItems([{ row: 1, text: 'y'.repeat(1000) }, ...items.slice(0, 1)], 64, 250)).toHaveLength(2)
+  })
+})
+
+describe('resultsToCsv', () => {
+  it('writes the row, the text, the label, its score and every label’s probability', () => {
+    const csv = resultsToCsv([{ row: 3, text: 'Goal, then "another"', prediction: prediction('sports', 0.8, true) }], LABELS)
+    const [header, line] = parseCsv(csv)
+    expect(header).toEqual(['row', 'text', 'label', 'score', ...LABELS.map((l) => `p_${l}`), 'truncated'])
+    expect(line.slice(0, 4)).toEqual(['3', 'Goal, then "another"', 'sports', '0.8'])
+    expect(Number(line[4 + LABELS.indexOf('sports')])).toBe(0.8)
+    expect(line.at(-1)).toBe('true')
+  })
+})
