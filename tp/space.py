@@ -20,7 +20,7 @@ from tp.errors import PublishError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_ONLY = re.compile(r"^(pytest|pytest-timeout|ruff|schemathesis|hypothesis)\b")  # not needed at run time
-SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".vite")
+SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".vite", "screenshots")
 RUN_FOLDER_SKIP = shutil.ignore_patterns("variants", "eval", "checkpoints", "__pycache__")
 
 
