@@ -93,10 +93,18 @@ class TextClassifier:
 
 
 def load_classifier(source: str | Path, trust_remote_code: bool = False) -> TextClassifier:
-    """Load a run folder, a model folder or a Hub id as a TextClassifier on the CPU, in eval mode."""
+    """Load a run folder, a model folder or a Hub id as a TextClassifier on the CPU, in eval mode.
+
+    A compressed variant folder (`variant.json`) goes to `tp.compression.variants.load_variant`, which
+    raises RejectedVariantError for a variant its accuracy gate rejected (call it with force=True to load one).
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = Path(source).expanduser()
+    if (folder / "variant.json").is_file():  # a compressed variant: its own loader, and its accuracy gate
+        from tp.compression.variants import load_variant
+
+        return load_variant(folder)
     info = read_run_info(folder) if folder.is_dir() else {}
     if info:
         labels = list(info["labels"])

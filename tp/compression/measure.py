@@ -1,0 +1,128 @@
+"""Measure variants side by side: size on disk, accuracy, batch-32 throughput, batch-1 latency, peak memory.
+
+On a shared 2-core CPU one timing is noise, so every variant is timed on the same inputs *interleaved*:
+each batch (or text) is run by every variant in turn, in a rotating order, so that a burst of load from
+other processes lands on all of them alike. Latency is reported as median (p50) and p95.
+Peak memory is the peak RSS of a fresh process that loads the variant and classifies one batch
+(`python -m tp.compression.measure FOLDER TEXTS_JSON`), because a process's peak only grows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tp.classifier import TextClassifier
+from tp.metrics import classification_metrics
+
+WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".onnx.data")
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the tp package, for the probe process
+
+
+def weights_bytes(folder: Path) -> int:
+    """Bytes of the weight files in `folder` (tokenizer and JSON files excluded, for every variant alike)."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.name.endswith(WEIGHT_SUFFIXES))
+
+
+def parameter_count(model: Any) -> dict[str, int]:
+    """Parameters and non-zero parameters of a float torch model (call it before quantizing)."""
+    total = sum(p.numel() for p in model.parameters())
+    nonzero = sum(int(p.count_nonzero()) for p in model.parameters())
+    return {"parameters": total, "nonzero_parameters": nonzero}
+
+
+def _rotation(names: list[str], step: int) -> list[str]:
+    shift = step % len(names)
+    return names[shift:] + names[:shift]
+
+
+def evaluate_interleaved(classifiers: dict[str, TextClassifier], texts: list[str], labels: list[int],
+                         batch_size: int = 32) -> dict[str, dict[str, Any]]:
+    """Accuracy, macro-F1 and texts/s at `batch_size` for every classifier on the same batches."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch together
+    names = list(classifiers)
+    logits = {name: np.zeros((len(texts), len(classifiers[name].labels)), dtype=np.float32) for name in names}
+    seconds = dict.fromkeys(names, 0.0)
+    for step, start in enumerate(range(0, len(order), batch_size)):
+        chunk = order[start:start + batch_size]
+        chunk_texts = [texts[i] for i in chunk]
+        for name in _rotation(names, step):
+            began = time.perf_counter()
+            logits[name][chunk] = classifiers[name].predict_logits(chunk_texts, batch_size)
+            seconds[name] += time.perf_counter() - began
+    results = {}
+    for name in names:
+        metrics = classification_metrics(labels, logits[name].argmax(-1).tolist(), classifiers[name].labels)
+        results[name] = {"accuracy": metrics["test_accuracy"], "macro_f1": metrics["test_macro_f1"],
+                         "test_size": len(texts), "throughput_texts_per_s": round(len(texts) / seconds[name], 2),
+                         "confusion_matrix": metrics["test_confusion_matrix"]}
+    return results
+
+
+def latency_interleaved(classifiers: dict[str, TextClassifier], texts: list[str],
+                        warmup: int = 2) -> dict[str, dict[str, float]]:
+    """Batch-1 latency (tokenization included) per classifier: p50, p95 and mean over `texts`, in ms."""
+    names = list(classifiers)
+    for name in names:
+        for text in texts[:warmup]:  # first calls allocate and pack; not what a server sees
+            classifiers[name].predict_logits([text], 1)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for step, text in enumerate(texts):
+        for name in _rotation(names, step):
+            began = time.perf_counter()
+            classifiers[name].predict_logits([text], 1)
+            times[name].append((time.perf_counter() - began) * 1000)
+    return {name: {"latency_p50_ms": round(float(np.percentile(t, 50)), 2),
+                   "latency_p95_ms": round(float(np.percentile(t, 95)), 2),
+                   "latency_mean_ms": round(float(np.mean(t)), 2), "latency_texts": len(t)}
+            for name, t in times.items()}
+
+
+def peak_memory_bytes(folder: Path | None, texts_file: Path, timeout: float = 600) -> int | None:
+    """Peak RSS of a fresh process that loads the variant in `folder` and classifies the texts once.
+
+    With `folder=None` the process only imports torch and transformers: the floor every variant shares.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder or "-"), str(texts_file)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    if done.returncode != 0:
+        return None  # reported as unmeasured; the variant itself was already loaded and evaluated here
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_bytes"])
+
+
+def own_peak_rss_bytes() -> int:
+    """This process's peak RSS. Linux keeps ru_maxrss across fork + exec, so a probe started by a 3 GB
+    parent would report 3 GB; VmHWM belongs to the process's own address space and starts fresh."""
+    from tp.metrics import peak_rss_bytes
+
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    return peak_rss_bytes()
+
+
+def _probe(folder: str, texts_file: str) -> None:
+    from tp.compression.variants import load_variant
+
+    if folder == "-":
+        import transformers  # noqa: F401
+
+        print(json.dumps({"peak_rss_bytes": own_peak_rss_bytes()}))
+        return
+    classifier = load_variant(folder, force=True)  # measured whatever its verdict
+    classifier.predict_logits(json.loads(Path(texts_file).read_text(encoding="utf-8")))
+    print(json.dumps({"peak_rss_bytes": own_peak_rss_bytes()}))
+
+
+if __name__ == "__main__":
+    _probe(sys.argv[1], sys.argv[2])

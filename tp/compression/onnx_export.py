@@ -1,0 +1,112 @@
+"""`onnx-int8`: export the fp32 classifier to ONNX, then ONNX Runtime dynamic int8 (weights and embeddings).
+
+The export traces the eager attention with a padded batch: traced with an all-ones mask, the attention
+mask's branch could be folded away and padding would then leak into the result. A parity check on
+texts of other lengths compares ONNX Runtime's logits with torch's before anything is saved.
+Needs `pip install onnx onnxruntime`; without them the method fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+
+from tp.errors import ModelSourceError
+
+ONNX_FILE = "model.onnx"
+
+
+def _require_onnx() -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as error:
+        raise ModelSourceError("onnx-int8 needs ONNX Runtime: `pip install onnx onnxruntime` "
+                               f"(missing: {error.name}).") from error
+
+
+class OnnxClassifierModel:
+    """Calls an ONNX Runtime session like a transformers model: `model(**batch).logits`."""
+
+    def __init__(self, path: Path, threads: int | None = None, config: Any = None) -> None:
+        import onnxruntime as ort
+
+        self.config = config  # the transformers config, for callers that read labels or positions
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()  # the same threads torch gets
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, **batch: torch.Tensor) -> SimpleNamespace:
+        feeds = {name: batch[name].numpy().astype("int64") for name in self.input_names}
+        return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
+
+    def eval(self) -> OnnxClassifierModel:
+        return self
+
+
+def export_onnx(model: torch.nn.Module, tokenizer: Any, path: Path, max_length: int) -> list[str]:
+    """Trace `model` (fp32, eager attention) to ONNX with dynamic batch and sequence axes."""
+    sample = tokenizer(["a short text", "a longer text that needs no padding at all here"], padding=True,
+                       truncation=True, max_length=max_length, return_tensors="pt")
+    order = list(inspect.signature(model.forward).parameters)
+    names = sorted(sample.keys(), key=order.index)  # the exporter names graph inputs in forward()'s order
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    attention = model.config._attn_implementation
+    model.set_attn_implementation("eager")  # sdpa's mask shortcuts do not trace into ONNX reliably
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings on shape checks; the parity check is the real test
+            torch.onnx.export(model, (), str(path), kwargs={name: sample[name] for name in names}, input_names=names,
+                              output_names=["logits"], dynamic_axes=axes, opset_version=17,
+                              dynamo=False)  # the dynamo exporter needs onnxscript, which tp does not require
+    finally:
+        model.set_attn_implementation(attention)
+    return names
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """ONNX Runtime dynamic quantization: MatMul weights per channel and the Gather (embedding) tables."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gather"])
+
+
+def onnx_parity(model: torch.nn.Module, tokenizer: Any, path: Path, texts: list[str], max_length: int) -> float:
+    """Largest |logit difference| between torch and ONNX Runtime on `texts` padded together."""
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.inference_mode():
+        expected = model(**batch).logits.float()
+    got = OnnxClassifierModel(path)(**batch).logits
+    return float((expected - got).abs().max())
+
+
+def build_onnx_int8(model: torch.nn.Module, tokenizer: Any, folder: Path, texts: list[str],
+                    max_length: int) -> dict[str, Any]:
+    """Write `model.onnx` (int8) and `config.json` into `folder`; returns the fp32 export's parity."""
+    _require_onnx()
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        inputs = export_onnx(model, tokenizer, fp32, max_length)
+        fp32_parity = onnx_parity(model, tokenizer, fp32, texts, max_length)
+        if fp32_parity > 1e-3:
+            raise ModelSourceError(f"The ONNX export differs from torch by {fp32_parity:.2g} in the logits; "
+                                   "not saving it.")
+        quantize_onnx(fp32, folder / ONNX_FILE)
+    model.config.save_pretrained(folder)
+    return {"onnx_inputs": inputs, "fp32_export_max_logit_diff": fp32_parity, "opset": 17,
+            "weights_files": [ONNX_FILE]}
+
+
+def load_onnx(folder: Path) -> OnnxClassifierModel:
+    from transformers import AutoConfig
+
+    _require_onnx()
+    return OnnxClassifierModel(folder / ONNX_FILE, config=AutoConfig.from_pretrained(folder))

@@ -1,0 +1,103 @@
+"""Variant folders: what each holds, the accuracy gate, and loading one back (refusing rejected ones).
+
+`RUN_DIR/variants/<name>/` holds `variant.json` (method, how to load it, its measurements and the gate's
+verdict), `tp.json` (the run's labels and max length), the tokenizer, and the weights in the method's
+format (safetensors, or model.onnx). Only safetensors and ONNX are written: nothing is pickled.
+
+The gate: a variant that loses more than `max_drop` accuracy points against the fp32 baseline, measured
+in the same run on the same test texts, is `rejected`. `load_variant` then raises RejectedVariantError
+unless `force=True`; the app and the push script call it (or `check_variant`) for exactly that.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from tp.classifier import RUN_FILE, TextClassifier
+from tp.errors import ModelSourceError, RejectedVariantError
+from tp.run_folder import write_json
+
+VARIANT_FILE = "variant.json"
+FORMAT = "tp-variant/1"
+# method -> (module, loader function); imported only when a variant of that method is loaded
+LOADERS = {
+    "fp32": ("tp.compression.variants", "load_fp32"),
+    "int8-dynamic": ("tp.compression.quantize", "load_int8"),
+    "prune-heads": ("tp.compression.prune_heads", "load_pruned"),
+    "prune-magnitude": ("tp.compression.prune_magnitude", "load_sparse"),
+    "onnx-int8": ("tp.compression.onnx_export", "load_onnx"),
+    "bnb-8bit": ("tp.compression.bnb_8bit", "load_bnb_8bit"),
+}
+
+
+def is_variant_folder(folder: str | Path) -> bool:
+    return (Path(folder) / VARIANT_FILE).is_file()
+
+
+def read_variant(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / VARIANT_FILE
+    if not path.is_file():
+        raise ModelSourceError(f"{folder} is not a compressed variant: it has no {VARIANT_FILE}.")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("format") != FORMAT or record.get("method") not in LOADERS:
+        raise ModelSourceError(f"{path} has format {record.get('format')!r} / method {record.get('method')!r}, "
+                               f"which this tp cannot load (it reads {FORMAT}: {', '.join(LOADERS)}).")
+    return record
+
+
+def write_variant(folder: Path, record: dict[str, Any], run_info: dict[str, Any], tokenizer: Any) -> None:
+    """variant.json, tp.json and the tokenizer next to the weights the method already wrote."""
+    write_json(folder / VARIANT_FILE, {"format": FORMAT, "status": "unmeasured", **record})
+    write_json(folder / RUN_FILE, {**run_info, "variant": record["name"]})
+    tokenizer.save_pretrained(folder)
+
+
+def gate(baseline_accuracy: float, accuracy: float, max_drop: float) -> dict[str, Any]:
+    """The verdict: accepted when the accuracy drop is at most `max_drop` points."""
+    drop = round((baseline_accuracy - accuracy) * 100, 2)
+    return {"status": "accepted" if drop <= max_drop else "rejected", "accuracy_drop_points": drop,
+            "max_drop_points": max_drop, "baseline_accuracy": baseline_accuracy, "accuracy": accuracy}
+
+
+def record_verdict(folder: Path, verdict: dict[str, Any], measurements: dict[str, Any]) -> dict[str, Any]:
+    """Store the gate's verdict and the measurements in variant.json; returns the new record."""
+    record = read_variant(folder)
+    record.update({"status": verdict["status"], "gate": verdict, "measurements": measurements})
+    write_json(folder / VARIANT_FILE, record)
+    return record
+
+
+def check_variant(folder: str | Path, force: bool = False) -> dict[str, Any]:
+    """variant.json of `folder`, or RejectedVariantError when the gate did not accept it and force is False."""
+    record = read_variant(folder)
+    if record.get("status") != "accepted" and not force:
+        verdict = record.get("gate") or {}
+        why = (f"it lost {verdict['accuracy_drop_points']:g} accuracy points (the gate allows "
+               f"{verdict['max_drop_points']:g})" if record.get("status") == "rejected"
+               else "it was never measured against its baseline")
+        raise RejectedVariantError(f"Variant {record['name']} at {folder} is {record.get('status')}: {why}. "
+                                   "Serve or publish it anyway only with force (e.g. --force).")
+    return record
+
+
+def load_fp32(folder: Path) -> Any:
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(folder).eval()
+
+
+def load_variant(folder: str | Path, force: bool = False) -> TextClassifier:
+    """Load a variant folder as a TextClassifier; a rejected or unmeasured one only with `force=True`."""
+    from transformers import AutoTokenizer
+
+    folder = Path(folder)
+    record = check_variant(folder, force)
+    module, function = LOADERS[record["method"]]
+    model = getattr(importlib.import_module(module), function)(folder)
+    info = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    info["variant"] = record
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return TextClassifier(model, tokenizer, list(info["labels"]), int(info.get("max_length") or 256), info)
