@@ -1,0 +1,122 @@
+"""The compression lab end to end: a tiny run through scripts/optimize.py, then the shipped model on a subset."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tp.compression.report import CARD_START, card_section, update_card
+from tp.compression.variants import load_variant, read_variant
+from tp.errors import RejectedVariantError
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
+LABELS = ["business", "entertainment", "politics", "sports", "tech"]
+CARD = "---\nlicense: mit\n---\n# tiny\n\nSome results.\n\n## How to use\n\nLoad it.\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, bbc_frame) -> Path:
+    """A run folder around an untrained 2-layer BERT, whose recorded data is a CSV of 120 BBC articles."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    config = BertConfig.from_pretrained(tiny_bert_dir, num_labels=5, id2label=dict(enumerate(LABELS)),
+                                        label2id={n: i for i, n in enumerate(LABELS)})
+    BertForSequenceClassification(config).save_pretrained(run / "model")
+    AutoTokenizer.from_pretrained(tiny_bert_dir).save_pretrained(run / "model")
+    bbc_frame.to_csv(run.parent / "bbc.csv", index=False)
+    (run / "config.yaml").write_text(yaml.safe_dump({"name": "tiny", "data": {"source": str(run.parent / "bbc.csv")}}))
+    (run / "tp.json").write_text(json.dumps({"name": "tiny", "task": "text-classification", "labels": LABELS,
+                                             "base_model": "tiny-bert", "max_length": 64}))
+    (run / "README.md").write_text(CARD)
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_summary(tiny_run: Path) -> dict:
+    import optimize
+
+    methods = "int8-dynamic,prune-heads:0.25,prune-magnitude:0.5,onnx-int8,bnb-8bit"
+    code = optimize.main([str(tiny_run), "--methods", methods, "--max-drop", "100", "--latency-texts", "3",
+                          "--no-memory"])
+    assert code == 0
+    return json.loads((tiny_run / "reports" / "compression.json").read_text())
+
+
+def test_every_method_leaves_a_loadable_variant_folder_and_no_scratch(tiny_run: Path, tiny_summary: dict) -> None:
+    names = {"int8-dynamic", "prune-heads-0.25", "prune-magnitude-0.5", "onnx-int8", "bnb-8bit"}
+    assert {p.name for p in (tiny_run / "variants").iterdir()} == names  # no .partial, no .fp32 left behind
+    for name in names:
+        folder = tiny_run / "variants" / name
+        assert read_variant(folder)["status"] == "accepted"
+        assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))  # safetensors or ONNX only
+        classifier = load_variant(folder)
+        assert classifier.labels == LABELS
+        assert len(classifier.predict_texts(["A text to classify."])) == 1
+
+
+def test_measurements_cover_every_variant_next_to_the_baseline(tiny_summary: dict) -> None:
+    variants = tiny_summary["variants"]
+    assert set(variants) == {"fp32", "int8-dynamic", "prune-heads-0.25", "prune-magnitude-0.5", "onnx-int8", "bnb-8bit"}
+    for record in variants.values():
+        m = record["measurements"]
+        assert m["test_size"] == 24 and 0 <= m["accuracy"] <= 1
+        assert m["latency_p50_ms"] > 0 and m["throughput_texts_per_s"] > 0 and m["size_bytes"] > 0
+    size = {name: record["measurements"]["size_bytes"] for name, record in variants.items()}
+    assert size["int8-dynamic"] < 0.45 * size["fp32"]
+    assert variants["prune-heads-0.25"]["parameters"] < variants["fp32"]["parameters"]
+    assert variants["prune-heads-0.25"]["details"]["heads_pruned"] == 2
+
+
+def test_reports_and_card_section(tiny_run: Path, tiny_summary: dict) -> None:
+    table = (tiny_run / "reports" / "compression.md").read_text()
+    assert "| int8-dynamic | accepted |" in table and "prune-heads:0.25" in table
+    assert (tiny_run / "reports" / "compression.png").stat().st_size > 10_000
+    readme = tiny_run / "README.md"
+    card = readme.read_text()
+    assert card.count(CARD_START) == 1 and card.index(CARD_START) < card.index("## How to use")
+    update_card(readme, card_section(tiny_summary))  # a second lab run replaces the section
+    assert readme.read_text() == card
+
+
+@pytest.fixture(scope="module")
+def shipped_summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The shipped model as a fresh clone has it (adapter only), on 80 test articles."""
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.optimize import optimize_run
+
+    run = tmp_path_factory.mktemp("clone") / "bbc-news-minilm"
+    shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("model", "eval", "variants"))
+    # prune-magnitude:0.95 is the deliberately broken variant: 95% of every matrix gone
+    config = CompressionConfig(methods=parse_methods("int8-dynamic,prune-heads:0.3,prune-magnitude:0.95"),
+                               max_drop=2.5, limit=80, importance_texts=48, latency_texts=3, measure_memory=False)
+    return run, optimize_run(run, config, log=lambda _: None)
+
+
+def test_shipped_model_int8_and_head_pruning_keep_accuracy(shipped_summary: tuple[Path, dict]) -> None:
+    run, summary = shipped_summary
+    variants = summary["variants"]
+    base = variants["fp32"]["measurements"]
+    assert base["accuracy"] >= 0.95 and summary["environment"]["same_split_as_training"] is True
+    int8, heads = variants["int8-dynamic"], variants["prune-heads-0.3"]
+    assert int8["status"] == "accepted" and heads["status"] == "accepted"  # at most 2 of 80 texts lost
+    assert int8["measurements"]["size_bytes"] <= 0.45 * base["size_bytes"]
+    assert heads["parameters"] < variants["fp32"]["parameters"]
+    assert heads["measurements"]["size_bytes"] < base["size_bytes"]
+    examples = json.loads((run / "tp.json").read_text())["examples"]
+    predicted = [p["label"] for p in load_variant(run / "variants" / "int8-dynamic").predict_texts(examples)]
+    assert predicted == LABELS
+
+
+def test_shipped_model_broken_variant_is_rejected_and_refused(shipped_summary: tuple[Path, dict]) -> None:
+    run, summary = shipped_summary
+    broken = summary["variants"]["prune-magnitude-0.95"]
+    assert broken["status"] == "rejected" and broken["gate"]["accuracy_drop_points"] > 2.5
+    assert "| prune-magnitude:0.95 | **rejected** |" in (run / "reports" / "compression.md").read_text()
+    with pytest.raises(RejectedVariantError):
+        load_variant(run / "variants" / "prune-magnitude-0.95")
+    assert load_variant(run / "variants" / "prune-magnitude-0.95", force=True).labels == LABELS

@@ -1,0 +1,275 @@
+"""Run the compression lab over a run folder: build variants, measure them next to fp32, gate, report.
+
+Steps: (1) load the run and rebuild its recorded split; (2) save the fp32 baseline to a temporary
+variant folder, so that it is loaded and measured exactly like the variants; (3) build each variant
+into `variants/<name>.partial/` and load it back from disk (what is measured is what was saved);
+(4) measure all of them interleaved on the same test texts; (5) gate each one, record the verdict in
+its variant.json and rename the folder into place; (6) write the reports and the card section.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tp.classifier import TextClassifier, load_classifier
+from tp.compression.config import CompressionConfig, MethodSpec
+from tp.compression.measure import (
+    evaluate_interleaved,
+    latency_interleaved,
+    parameter_count,
+    peak_memory_bytes,
+    weights_bytes,
+)
+from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
+from tp.data import prepare_data
+from tp.errors import ConfigError, DataError, TpError
+from tp.evaluation import map_labels, recorded_data_config
+from tp.run_folder import publish_folder
+
+BASELINE = "fp32"
+
+
+@dataclass
+class LabData:
+    """The run's baseline classifier and its recorded splits, labels already in model indices."""
+
+    run_dir: Path
+    classifier: TextClassifier
+    splits: dict[str, tuple[list[str], list[int]]]
+    same_split_as_training: bool | None
+    baseline_folder: Path | None = None  # the fp32 model saved like a variant (bnb-8bit loads from it)
+
+
+def spread(split: tuple[list[str], list[int]], count: int | None) -> tuple[list[str], list[int]]:
+    """`count` examples spread evenly over a split: splits are ordered by class, so the first N are one class."""
+    texts, labels = split
+    if count is None or count >= len(texts):
+        return split
+    chosen = np.linspace(0, len(texts) - 1, count).round().astype(int).tolist()
+    return [texts[i] for i in chosen], [labels[i] for i in chosen]
+
+
+def load_lab_data(run_dir: Path, limit: int | None = None) -> LabData:
+    """Load the run's fp32 model and rebuild its recorded train/validation/test split."""
+    if is_variant_folder(run_dir):
+        raise ConfigError(f"{run_dir} is a compressed variant: run the lab on the run folder it came from.")
+    data = recorded_data_config(run_dir)
+    if data is None:
+        raise DataError(f"{run_dir} has no config.yaml with a data section: the lab evaluates a run folder "
+                        "on its own recorded test split.")
+    classifier = load_classifier(run_dir)
+    prepared = prepare_data(data)
+    to_model = map_labels(prepared.labels, classifier.labels)
+    splits = {name: (split["text"], [to_model[y] for y in split["label"]]) for name, split in prepared.splits.items()}
+    splits["test"] = spread(splits["test"], limit)
+    expected = classifier.info.get("data", {}).get("test_fingerprint")
+    same = expected == prepared.record["test_fingerprint"] if expected else None
+    return LabData(Path(run_dir), classifier, splits, same)
+
+
+def _batches(lab: LabData, split: str, count: int, batch_size: int = 16) -> list[dict[str, Any]]:
+    import torch
+
+    texts, labels = spread(lab.splits[split], count)
+    return [{**lab.classifier.tokenize(texts[i:i + batch_size]), "labels": torch.tensor(labels[i:i + batch_size])}
+            for i in range(0, len(texts), batch_size)]
+
+
+def _recover(model: Any, lab: LabData, config: CompressionConfig, after_step: Callable | None = None) -> dict:
+    from tp.compression.recovery import recover
+
+    if not config.recover_epochs:
+        return {"epochs": 0}
+    texts, labels = lab.splits["train"]
+    return recover(model, lab.classifier.tokenizer, texts, labels, config.recover_epochs,
+                   lab.classifier.max_length, config.recover_learning_rate, after_step=after_step)
+
+
+def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+    from tp.compression.quantize import quantize_model, save_int8
+
+    model = copy.deepcopy(lab.classifier.model)
+    counts = parameter_count(model)
+    quantize_model(model)
+    return {**counts, "weights_files": save_int8(model, folder),
+            "details": {"linear": "dynamic int8, per output channel (head kept fp32)",
+                        "word_embeddings": "int8 per row + fp32 scale, dequantized on lookup"}}
+
+
+def build_pruned_heads(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+    from tp.compression.prune_heads import head_importance, heads_to_prune, prune_heads, save_pruned
+
+    model = copy.deepcopy(lab.classifier.model)
+    importance = head_importance(model, _batches(lab, "validation", config.importance_texts))
+    pruned = heads_to_prune(importance, spec.fraction)
+    prune_heads(model, pruned)
+    recovery = _recover(model, lab, config)
+    total = importance.numel()
+    return {**parameter_count(model), "weights_files": save_pruned(model, folder),
+            "details": {"heads_pruned": sum(map(len, pruned.values())), "heads_total": total,
+                        "pruned_heads": {str(k): v for k, v in pruned.items()},
+                        "importance": [[round(x, 4) for x in row] for row in importance.tolist()],
+                        "importance_texts": min(config.importance_texts, len(lab.splits["validation"][0])),
+                        "recovery": recovery}}
+
+
+def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+    from tp.compression.prune_magnitude import apply_masks, magnitude_masks, save_sparse, sparsity
+
+    model = copy.deepcopy(lab.classifier.model)
+    masks = magnitude_masks(model, spec.fraction)
+    apply_masks(model, masks)
+    recovery = _recover(model, lab, config, after_step=lambda: apply_masks(model, masks))
+    stats = sparsity(model)
+    return {**parameter_count(model), "weights_files": save_sparse(model, folder),
+            "details": {**stats, "storage": "packed bit mask + non-zero values (dense again in memory)",
+                        "recovery": recovery}}
+
+
+def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+    from tp.compression.onnx_export import build_onnx_int8
+
+    texts = lab.splits["validation"][0][:4]
+    details = build_onnx_int8(lab.classifier.model, lab.classifier.tokenizer, folder, texts, lab.classifier.max_length)
+    return {**parameter_count(lab.classifier.model), "weights_files": details.pop("weights_files"), "details": details}
+
+
+def build_bnb(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+    from tp.compression.bnb_8bit import build_bnb_8bit
+
+    details = build_bnb_8bit(lab.baseline_folder, folder)
+    return {**parameter_count(lab.classifier.model), "weights_files": details.pop("weights_files"), "details": details}
+
+
+BUILDERS: dict[str, Callable[[MethodSpec, LabData, Path, CompressionConfig], dict[str, Any]]] = {
+    "int8-dynamic": build_int8, "prune-heads": build_pruned_heads, "prune-magnitude": build_magnitude,
+    "onnx-int8": build_onnx, "bnb-8bit": build_bnb,
+}
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _build(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
+    """Build one variant into `variants/<name>.partial/` and write its variant.json (status unmeasured)."""
+    folder = _fresh(lab.run_dir / "variants" / f"{spec.name}.partial")
+    log(f"building {spec.label} ...")
+    built = BUILDERS[spec.method](spec, lab, folder, config)
+    record = {"name": spec.name, "method": spec.method, "fraction": spec.fraction, "label": spec.label,
+              "source_run": lab.classifier.info.get("name", lab.run_dir.name), "loader": "tp.compression.variants"
+              ".load_variant", **built}
+    write_variant(folder, record, lab.classifier.info, lab.classifier.tokenizer)
+    return folder
+
+
+def _measure(folders: dict[str, Path], lab: LabData, config: CompressionConfig,
+             log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Load every folder back and measure all of them on the same texts, interleaved, on `config.threads`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads or threads)  # before loading: ONNX Runtime sessions take the same number
+    try:
+        return _measure_all(folders, lab, config, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure_all(folders: dict[str, Path], lab: LabData, config: CompressionConfig,
+                 log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    classifiers = {name: load_variant(folder, force=True) for name, folder in folders.items()}
+    texts, labels = lab.splits["test"]
+    log(f"evaluating {len(classifiers)} models on {len(texts)} test texts (batch {config.batch_size}) ...")
+    results = evaluate_interleaved(classifiers, texts, labels, config.batch_size)
+    step = max(1, len(texts) // config.latency_texts)
+    sample = texts[::step][:config.latency_texts]
+    log(f"timing batch-1 latency on {len(sample)} texts ...")
+    for name, latency in latency_interleaved(classifiers, sample).items():
+        results[name].update(latency)
+    del classifiers
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps(texts[:config.batch_size]), encoding="utf-8")
+        runtime = peak_memory_bytes(None, texts_file) if config.measure_memory else None
+        for name, folder in folders.items():
+            results[name]["runtime_rss_bytes"] = runtime  # Python + torch + transformers, before any model
+            results[name]["size_bytes"] = weights_bytes(folder)
+            if config.measure_memory:
+                log(f"peak memory of {name} in a fresh process ...")
+            results[name]["peak_rss_bytes"] = peak_memory_bytes(folder, texts_file) if config.measure_memory else None
+    return results
+
+
+def _cpu_name() -> str:
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _environment(lab: LabData, config: CompressionConfig) -> dict[str, Any]:
+    import torch
+
+    return {"threads": config.threads or torch.get_num_threads(), "cpu": _cpu_name(),
+            "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+            "test_texts": len(lab.splits["test"][0]), "limited": config.limit is not None,
+            "same_split_as_training": lab.same_split_as_training, "max_length": lab.classifier.max_length}
+
+
+def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
+                 log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Build, measure and gate the configured variants of `run_dir`; write reports; return the summary."""
+    from tp.compression.report import write_reports
+
+    config = config or CompressionConfig()
+    run_dir = Path(run_dir)
+    lab = load_lab_data(run_dir, config.limit)
+    baseline = _fresh(run_dir / "variants" / f".{BASELINE}")  # dot: a scratch folder, deleted at the end
+    lab.baseline_folder = baseline
+    try:
+        lab.classifier.model.save_pretrained(baseline)
+        record = {"name": BASELINE, "method": BASELINE, "fraction": None, "label": "fp32 (baseline)",
+                  **parameter_count(lab.classifier.model)}
+        write_variant(baseline, record, lab.classifier.info, lab.classifier.tokenizer)
+        folders, records, failures = {BASELINE: baseline}, {}, {}
+        for spec in config.methods:
+            try:
+                folders[spec.name] = _build(spec, lab, config, log)
+            except (TpError, ImportError, RuntimeError, OSError, ValueError) as error:  # one failure hides no other
+                failures[spec.name] = {"label": spec.label, "error": f"{type(error).__name__}: {error}"}
+                shutil.rmtree(run_dir / "variants" / f"{spec.name}.partial", ignore_errors=True)
+                log(f"{spec.label} failed: {error}")
+        environment = _environment(lab, config)
+        results = _measure(folders, lab, config, log)
+        base_accuracy = results[BASELINE]["accuracy"]
+        for name, folder in folders.items():
+            if name == BASELINE:
+                continue
+            verdict = gate(base_accuracy, results[name]["accuracy"], config.max_drop)
+            records[name] = record_verdict(folder, verdict, results[name])
+            publish_folder(folder, run_dir / "variants" / name, overwrite=config.overwrite)
+        records[BASELINE] = {**json.loads((baseline / "variant.json").read_text()), "measurements": results[BASELINE]}
+    finally:
+        shutil.rmtree(baseline, ignore_errors=True)
+    environment["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    summary = {"run": str(run_dir), "max_drop_points": config.max_drop, "environment": environment,
+               "variants": records, "failures": failures}
+    write_reports(run_dir, summary)
+    return summary

@@ -1,0 +1,179 @@
+"""The lab's outputs: reports/compression.{json,md,png} and a compression section in the model card."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tp.reports import _pyplot
+from tp.run_folder import write_json
+
+CARD_START, CARD_END = "<!-- tp:compression -->", "<!-- /tp:compression -->"
+NOTES = {
+    "int8-dynamic": "Linear layers int8 per channel (torch dynamic quantization), word embeddings int8 per row; "
+                    "the classification head stays fp32.",
+    "prune-heads": "attention heads removed by measured importance (Michel et al. 2019); the matrices are "
+                   "smaller, so parameters, file and latency drop together.",
+    "prune-magnitude": "smallest Linear weights zeroed; stored as bit mask + values, so only the file shrinks: "
+                       "in memory the model is dense again and a CPU runs it at the same speed.",
+    "onnx-int8": "ONNX export + ONNX Runtime dynamic int8 (MatMul per channel, embedding Gather); runs without torch.",
+    "bnb-8bit": "bitsandbytes LLM.int8(); made for CUDA GPUs. On a CPU it casts activations to fp16 and is slow.",
+}
+
+
+def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row a model, baseline first, with the deltas against it."""
+    records = summary["variants"]
+    base = records["fp32"]["measurements"]
+    base_params = records["fp32"]["parameters"]
+    table = []
+    for name in ["fp32", *[n for n in records if n != "fp32"]]:
+        record, m = records[name], records[name]["measurements"]
+        table.append({
+            "name": name, "label": record["label"], "method": record["method"],
+            "status": record.get("status", "baseline") if name != "fp32" else "baseline",
+            "sparsity": 1 - record["nonzero_parameters"] / base_params, "parameters": record["parameters"],
+            "size_mb": m["size_bytes"] / 1e6, "size_ratio": m["size_bytes"] / base["size_bytes"],
+            "accuracy": m["accuracy"], "accuracy_delta_points": (m["accuracy"] - base["accuracy"]) * 100,
+            "macro_f1": m["macro_f1"], "latency_p50_ms": m["latency_p50_ms"], "latency_p95_ms": m["latency_p95_ms"],
+            "latency_ratio": m["latency_p50_ms"] / base["latency_p50_ms"],
+            "throughput": m["throughput_texts_per_s"], "throughput_ratio": m["throughput_texts_per_s"] / base[
+                "throughput_texts_per_s"],
+            "peak_rss_mb": m["peak_rss_bytes"] / 1e6 if m.get("peak_rss_bytes") else None,
+        })
+    return table
+
+
+def _mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def markdown_table(table: list[dict[str, Any]], full: bool = True) -> str:
+    """The seed's table (method, sparsity, size, accuracy, latency) plus status and deltas against fp32."""
+    if full:
+        head = ("| method | status | sparsity | parameters | size MB | size vs fp32 | accuracy | Δ accuracy (points) "
+                "| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | texts/s at batch 32 | peak RSS MB |")
+    else:
+        head = ("| method | status | size MB | size vs fp32 | accuracy | Δ accuracy (points) | latency p50 ms "
+                "| p50 vs fp32 |")
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for r in table:
+        status = f"**{r['status']}**" if r["status"] == "rejected" else r["status"]
+        common = [r["label"], status]
+        if full:
+            cells = common + [f"{r['sparsity']:.1%}", f"{r['parameters']:,}", f"{r['size_mb']:.1f}",
+                              f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}", f"{r['accuracy_delta_points']:+.2f}",
+                              f"{r['macro_f1']:.4f}", f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}",
+                              f"{r['latency_ratio']:.2f}x", f"{r['throughput']:.1f}", _mb(r["peak_rss_mb"])]
+        else:
+            cells = common + [f"{r['size_mb']:.1f}", f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}",
+                              f"{r['accuracy_delta_points']:+.2f}", f"{r['latency_p50_ms']:.1f}",
+                              f"{r['latency_ratio']:.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _count(n: float, noun: str) -> str:
+    return f"{n:g} {noun}{'' if n == 1 else 's'}"
+
+
+def _how_measured(summary: dict[str, Any]) -> str:
+    env = summary["environment"]
+    base = summary["variants"]["fp32"]["measurements"]
+    subset = " (a subset: --limit)" if env["limited"] else ""
+    runtime = base.get("runtime_rss_bytes")
+    floor = f" ({runtime / 1e6:.0f} MB of it is Python, torch and transformers alone)" if runtime else ""
+    return (f"Measured by `scripts/optimize.py` on {env['test_texts']} texts of the run's recorded test split"
+            f"{subset}, the same texts for every model (same split as training: {env['same_split_as_training']}), "
+            f"truncated to {env['max_length']} tokens. CPU `{env['cpu']}`, {_count(env['threads'], 'thread')} "
+            f"(--threads) on {env['cpus']} cores, load average {env['load_average'][0]} at the start and "
+            f"{env['load_average_end'][0]} at the end: other work shared the machine, so timings are noisy. "
+            f"To compare fairly, every model ran each batch (and each batch-1 text) in turn, interleaved, and "
+            f"latency is the median (p50) and p95 over {base['latency_texts']} texts, tokenization included. "
+            "Size counts the weight files only (the tokenizer, 0.7 MB, is the same for all). Peak RSS is that "
+            f"of a fresh process that loads the model and classifies 32 texts{floor}. "
+            f"The gate rejects a variant that loses more than {_count(summary['max_drop_points'], 'accuracy point')}. "
+            "Ratios below 1.00x mean smaller or faster than fp32.")
+
+
+def compression_markdown(summary: dict[str, Any]) -> str:
+    table = rows(summary)
+    methods = {r["method"] for r in table if r["method"] != "fp32"}
+    notes = "\n".join(f"- `{m}`: {NOTES[m]}" for m in NOTES if m in methods)
+    failures = "".join(f"\n- `{f['label']}` could not be built here: {f['error']}"
+                       for f in summary["failures"].values())
+    recovered = [r for r in summary["variants"].values() if (r.get("details") or {}).get("recovery", {}).get("epochs")]
+    recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
+                       f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
+                       for r in recovered)
+    return (f"# Compression of {Path(summary['run']).name}\n\n{markdown_table(table)}\n\n"
+            f"![size vs accuracy, latency](compression.png)\n\n## How this was measured\n\n{_how_measured(summary)}\n\n"
+            f"## Methods\n\n{notes}{recovery}{failures}\n\nVariants live in `variants/<name>/` (not committed); "
+            "`tp.compression.variants.load_variant(folder)` loads one and refuses a rejected one unless forced.\n")
+
+
+def card_section(summary: dict[str, Any]) -> str:
+    """The model card's compression section, between markers so that a new run replaces it."""
+    return (f"{CARD_START}\n## Compression\n\nVariants of this model measured against it on the same test texts "
+            f"(`scripts/optimize.py`; details and the measurement conditions in "
+            f"[reports/compression.md](reports/compression.md)):\n\n{markdown_table(rows(summary), full=False)}\n\n"
+            f"![compression](reports/compression.png)\n{CARD_END}\n")
+
+
+def update_card(readme: Path, section: str) -> None:
+    """Replace the marked section of README.md, else insert it before `## How to use`, else append it."""
+    text = readme.read_text(encoding="utf-8")
+    marked = re.compile(re.escape(CARD_START) + ".*?" + re.escape(CARD_END) + "\n?", re.DOTALL)
+    if marked.search(text):
+        text = marked.sub(lambda _: section, text)
+    elif "\n## How to use" in text:
+        text = text.replace("\n## How to use", f"\n{section}\n## How to use", 1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text, encoding="utf-8")
+
+
+def plot_compression(table: list[dict[str, Any]], path: Path) -> Path:
+    """Left: size on disk vs accuracy (rejected in red); right: batch-1 latency p50 with p95 whiskers."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for r in table:
+        color = {"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue")
+        left.scatter(r["size_mb"], r["accuracy"] * 100, color=color, marker="x" if r["status"] == "rejected" else "o")
+        left.annotate(r["label"], (r["size_mb"], r["accuracy"] * 100), textcoords="offset points", xytext=(4, 4),
+                      fontsize=8)
+    left.set_xlabel("size on disk (MB)")
+    left.set_ylabel("test accuracy (%)")
+    left.set_title("size vs accuracy (red x: rejected by the gate)")
+    labels = [r["label"] for r in table]
+    p50 = [r["latency_p50_ms"] for r in table]
+    p95 = [max(0.0, r["latency_p95_ms"] - r["latency_p50_ms"]) for r in table]
+    colors = [{"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue") for r in table]
+    right.barh(labels, p50, xerr=[[0] * len(p50), p95], color=colors, alpha=0.8)
+    right.invert_yaxis()
+    right.set_xlabel("batch-1 latency, ms (bar: p50, whisker: p95)")
+    right.set_title("CPU latency")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_reports(run_dir: Path, summary: dict[str, Any]) -> None:
+    """reports/compression.json (everything), .md (the table), .png (the plots) and the card section."""
+    reports = Path(run_dir) / "reports"
+    write_json(reports / "compression.json", summary)
+    (reports / "compression.md").write_text(compression_markdown(summary), encoding="utf-8")
+    plot_compression(rows(summary), reports / "compression.png")
+    readme = Path(run_dir) / "README.md"
+    if readme.is_file():
+        update_card(readme, card_section(summary))
+
+
+def load_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The last lab summary of a run (for re-rendering its card), or None."""
+    path = Path(run_dir) / "reports" / "compression.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
