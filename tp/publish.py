@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,7 @@ def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, w
                         license: str = "apache-2.0") -> list[str]:
     """Write exactly the files to upload into `dest` (atomically); returns their relative paths."""
     from tp.model_card import render_card
-    from tp.run_folder import publish_folder
+    from tp.run_folder import staged_folder
 
     if what not in WHAT:
         raise PublishError(f"--what should be one of {', '.join(WHAT)}, got {what!r}.")
@@ -89,9 +88,7 @@ def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, w
     metrics, info = read_run(run_dir)
     if what in ("adapter", "both") and not (run_dir / "adapter").is_dir():
         raise PublishError(f"{run_dir} has no adapter/ (method {info.get('method')}): publish --what merged.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with staged_folder(dest) as staging:
         if what in ("merged", "both"):
             _write_merged(run_dir, staging)
         if what in ("adapter", "both"):
@@ -107,8 +104,4 @@ def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, w
         card = render_card(metrics, {**info, "license": license}, repo_id=repo_id, extra_sections=section)
         validate_card(card, metrics)
         (staging / "README.md").write_text(card, encoding="utf-8")
-        publish_folder(staging, dest, overwrite=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())

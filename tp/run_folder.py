@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,19 @@ def publish_folder(tmp: Path, final: Path, overwrite: bool = False) -> Path:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
     return final
+
+
+@contextmanager
+def staged_folder(dest: Path) -> Iterator[Path]:
+    """A temporary folder beside `dest`, renamed to `dest` (replacing it) only when the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, dest, overwrite=True)
 
 
 def make_portable(adapter_dir: Path, base_name: str) -> None:

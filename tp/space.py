@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from tp.errors import PublishError
@@ -56,11 +55,9 @@ def _served_name(served: str) -> str:
 
 def assemble_space(space_id: str, model: str, dest: Path, license: str = "apache-2.0") -> list[str]:
     """Write the Space folder to `dest` (atomically); returns its files."""
-    from tp.run_folder import publish_folder
+    from tp.run_folder import staged_folder
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with staged_folder(dest) as staging:
         shutil.copy2(ROOT / "app.py", staging / "app.py")
         shutil.copytree(ROOT / "tp", staging / "tp", ignore=SKIP)
         (staging / "requirements.txt").write_text(
@@ -86,10 +83,6 @@ def assemble_space(space_id: str, model: str, dest: Path, license: str = "apache
         dockerfile = (ROOT / "space" / "Dockerfile").read_text(encoding="utf-8")
         dockerfile = dockerfile.replace("{model}", f"{_served_name(served)}={served}")
         (staging / "Dockerfile").write_text(dockerfile, encoding="utf-8")
-        publish_folder(staging, dest, overwrite=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
 
 
