@@ -149,7 +149,7 @@ def test_batcher_refuses_past_the_queue_limit_and_recovers() -> None:
         batcher.stop()
 
 
-def test_batcher_delivers_errors_and_runs_exclusive_jobs_alone() -> None:
+def test_batcher_delivers_errors_and_runs_solo_jobs() -> None:
     def fail_on_negative(items: list[int]) -> list[int]:
         if any(item < 0 for item in items):
             raise ValueError("negative")
@@ -161,9 +161,27 @@ def test_batcher_delivers_errors_and_runs_exclusive_jobs_alone() -> None:
         with pytest.raises(ValueError, match="negative"):
             await batcher.submit([-1])
         assert await batcher.submit([1, 2]) == [1, 2]  # the worker survived
-        assert await batcher.run_exclusive(lambda: threading.current_thread().name) == "tp-batcher-model"
+        assert await batcher.run_solo(lambda: threading.current_thread().name) == "tp-batcher-model-0"
 
     try:
         run(main())
+    finally:
+        batcher.stop()
+
+
+def test_batcher_workers_run_batches_side_by_side() -> None:
+    both_running = threading.Barrier(2, timeout=5)  # passes only if two batches run at the same time
+
+    def meet(items: list[int]) -> list[int]:
+        both_running.wait()
+        return items
+
+    batcher = MicroBatcher(meet, max_batch_size=1, max_wait_s=0, queue_limit=10, workers=2).start()
+
+    async def main() -> list[list[int]]:
+        return await asyncio.gather(batcher.submit([1]), batcher.submit([2]))
+
+    try:
+        assert run(main()) == [[1], [2]]
     finally:
         batcher.stop()

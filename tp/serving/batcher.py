@@ -1,10 +1,12 @@
 """Dynamic micro-batching: items from concurrent requests share one forward pass.
 
-Requests (REST or Gradio) `await submit(items)`; one worker thread per model takes up to
-`max_batch_size` waiting items, waiting at most `max_wait_s` for a batch to fill when the queue runs
-dry, and runs them together off the event loop. Exclusive jobs (e.g. an explanation, which needs
-gradients) run alone in the same thread, so the model is only ever used by one thread. The queue is
-bounded: past `queue_limit` waiting items, `submit` raises OverloadedError at once.
+Requests (REST or Gradio) `await submit(items)`; a worker thread takes up to `max_batch_size` waiting
+items, waiting at most `max_wait_s` for a batch to fill when the queue runs dry, and runs them together
+off the event loop. Solo jobs (e.g. an explanation, which needs gradients) go through the same queue
+but run by themselves. Usually one worker per model; with `workers` > 1 several batches run at once
+(forward passes on a shared model are thread-safe), which keeps all cores busy with single-threaded
+torch when the CPU is shared. The queue is bounded: past `queue_limit` waiting items, `submit` raises
+OverloadedError at once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class _Job:
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     item: Any = None
-    exclusive: Callable[[], Any] | None = None  # set for a job that runs alone
+    solo: Callable[[], Any] | None = None  # set for a job that runs by itself, not in a batch
 
 
 def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
@@ -47,21 +49,23 @@ class MicroBatcher(Generic[T, R]):
     def __init__(self, run_batch: Callable[[list[T]], list[R]], max_batch_size: int = 32,
                  max_wait_s: float = 0.005, queue_limit: int = 256, name: str = "model",
                  on_batch: Callable[[int, float], None] | None = None,
-                 on_depth: Callable[[int], None] | None = None) -> None:
-        if max_batch_size < 1 or queue_limit < 1 or max_wait_s < 0:
-            raise ValueError("max_batch_size and queue_limit should be >= 1 and max_wait_s >= 0")
+                 on_depth: Callable[[int], None] | None = None, workers: int = 1) -> None:
+        if max_batch_size < 1 or queue_limit < 1 or max_wait_s < 0 or workers < 1:
+            raise ValueError("max_batch_size, queue_limit and workers should be >= 1 and max_wait_s >= 0")
         self.run_batch = run_batch
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self.queue_limit = queue_limit
         self.name = name
+        self.workers = workers
         self._on_batch = on_batch or (lambda size, seconds: None)
         self._on_depth = on_depth or (lambda depth: None)
         self._queue: deque[_Job] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._seconds_per_item = 0.05  # running estimate, for Retry-After
-        self._thread = threading.Thread(target=self._work, name=f"tp-batcher-{name}", daemon=True)
+        self._threads = [threading.Thread(target=self._work, name=f"tp-batcher-{name}-{index}", daemon=True)
+                         for index in range(workers)]
 
     @property
     def depth(self) -> int:
@@ -69,16 +73,18 @@ class MicroBatcher(Generic[T, R]):
         return len(self._queue)
 
     def start(self) -> MicroBatcher[T, R]:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the jobs already queued, then end the worker thread."""
+        """Finish the jobs already queued, then end the worker threads."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     async def submit(self, items: list[T]) -> list[R]:
         """Results for `items`, in order, computed in batches shared with other requests."""
@@ -89,10 +95,10 @@ class MicroBatcher(Generic[T, R]):
         self._enqueue(jobs)
         return list(await asyncio.gather(*(job.future for job in jobs)))
 
-    async def run_exclusive(self, fn: Callable[[], R]) -> R:
-        """Run `fn` alone in the worker thread (it counts as one item against the queue limit)."""
+    async def run_solo(self, fn: Callable[[], R]) -> R:
+        """Run `fn` by itself in a worker thread (it counts as one item against the queue limit)."""
         loop = asyncio.get_running_loop()
-        job = _Job(loop.create_future(), loop, exclusive=fn)
+        job = _Job(loop.create_future(), loop, solo=fn)
         self._enqueue([job])
         return await job.future
 
@@ -111,19 +117,19 @@ class MicroBatcher(Generic[T, R]):
             self._cond.notify()
 
     def _next_batch(self) -> list[_Job] | None:
-        """Block until there is work; return one exclusive job or up to max_batch_size items."""
+        """Block until there is work; return one solo job or up to max_batch_size items."""
         with self._cond:
             while not self._queue:
                 if self._stopping:
                     return None
                 self._cond.wait()
             batch = [self._queue.popleft()]
-            if batch[0].exclusive is None:
+            if batch[0].solo is None:
                 deadline = time.monotonic() + self.max_wait_s
                 while len(batch) < self.max_batch_size:
                     if self._queue:
-                        if self._queue[0].exclusive is not None:
-                            break  # an exclusive job waits for this batch, and runs next
+                        if self._queue[0].solo is not None:
+                            break  # a solo job waits for this batch, and runs next
                         batch.append(self._queue.popleft())
                         continue
                     remaining = deadline - time.monotonic()
@@ -142,8 +148,8 @@ class MicroBatcher(Generic[T, R]):
             results: list[Any] = []
             error: BaseException | None = None
             try:
-                if live[0].exclusive is not None:
-                    results = [live[0].exclusive()]
+                if live[0].solo is not None:
+                    results = [live[0].solo()]
                 else:
                     results = list(self.run_batch([job.item for job in live]))
                     if len(results) != len(live):
@@ -151,7 +157,7 @@ class MicroBatcher(Generic[T, R]):
             except Exception as exc:  # delivered to each waiting request; the worker keeps going
                 error = exc
             seconds = time.perf_counter() - start
-            if live[0].exclusive is None:
+            if live[0].solo is None:
                 self._on_batch(len(live), seconds)
                 self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
             for index, job in enumerate(live):

@@ -126,6 +126,8 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
             method = gr.Radio(["gradient_x_input", "integrated_gradients"], value="gradient_x_input",
                               label="Attribution method")
             explain_button = gr.Button("Explain", variant="primary")
+            if examples:
+                gr.Examples(examples, inputs=[explain_text], label="Examples from the test split")
             summary = gr.Markdown()
             marked = gr.HighlightedText(label="Tokens coloured by attribution", show_legend=False)
             with gr.Row():

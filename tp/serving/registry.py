@@ -69,15 +69,29 @@ class ServedModel:
 
         job = partial(explain_text, self.explain_model, self.tokenizer, self.labels, text, self.max_tokens,
                       method, steps, target)
-        return await self.batcher.run_exclusive(job)
+        return await self.batcher.run_solo(job)
 
 
-def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry) -> ServedModel:
+def plan_threads(settings: ServerSettings, device: str) -> tuple[int, int]:
+    """(batches in flight per model, torch threads per batch).
+
+    On a CPU, two single-threaded batches side by side beat one two-threaded batch when the cores are
+    shared: measured on 2 busy cores, 8.5 vs 6.1 texts/s at 256 tokens (see scripts/benchmark_serving.py).
+    """
+    import torch
+
+    cores = torch.get_num_threads()  # torch's default: the physical cores it may use
+    workers = settings.workers or (1 if device != "cpu" or cores < 2 else 2)
+    threads = settings.threads or max(1, cores // workers)
+    return workers, threads
+
+
+def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
+                      workers: int) -> ServedModel:
     """Load one model onto its device (int8 when asked), start its batcher and warm it up."""
     from tp.classifier import load_classifier
     from tp.sources import resolve_model_source
 
-    device = resolve_device(settings.device, settings.quantize)
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
     classifier = load_classifier(folder)
     info = dict(classifier.info)
@@ -96,7 +110,7 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
                            settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                           on_depth=telemetry.depth_observer(spec.name)).start()
+                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
     return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
                        "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
                        folder, read_metrics(folder))
@@ -135,17 +149,18 @@ class ModelRegistry:
             # classifier" report and progress bars would only mislead a server's log
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
-            if self.settings.threads:
-                torch.set_num_threads(self.settings.threads)
+            device = resolve_device(self.settings.device, self.settings.quantize)
+            workers, threads = plan_threads(self.settings, device)
+            torch.set_num_threads(threads)  # process-wide, so planned once for every model
             for spec in self.specs:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
-                    self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry)
+                    self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers)
                 served = self.models[spec.name]
-                log.info("Loaded model %r (%s, %s%s, max %d tokens) in %.1f s", spec.name, served.task,
-                         served.device, ", int8" if served.quantized else "", served.max_tokens,
-                         time.perf_counter() - start)
+                log.info("Loaded model %r (%s, %s%s, max %d tokens, %d batch workers x %d threads) in %.1f s",
+                         spec.name, served.task, served.device, ", int8" if served.quantized else "",
+                         served.max_tokens, workers, threads, time.perf_counter() - start)
         except Exception as error:  # any failure: the message goes to the log and to /ready
             self.error = f"{type(error).__name__}: {error}" if not isinstance(error, ConfigError) else str(error)
             self.state = "failed"

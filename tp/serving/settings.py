@@ -77,7 +77,11 @@ class ServerSettings(BaseSettings):
                     "Hub id); the first is the default unless TP_DEFAULT_MODEL says otherwise.")
     default_model: str | None = Field(None, description="Name of the model used when a request names none.")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.")
-    threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads (default: torch's).")
+    workers: int | None = Field(None, ge=1, le=64,
+                                description="Batches in flight per model, each on its own thread (default: 2 on "
+                                            "a CPU, so one batch's Python work overlaps the other's; 1 on a GPU).")
+    threads: int | None = Field(None, ge=1, le=256,
+                                description="torch threads per batch (default: the CPU's cores / TP_WORKERS).")
     quantize: Literal["none", "int8"] = Field("none", description="`int8`: dynamic int8 Linear layers (CPU).")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one forward pass.")
     max_batch_wait_ms: float = Field(5.0, ge=0, le=10_000, description="How long a batch waits to fill up.")

@@ -1,22 +1,22 @@
-"""Run the serving benchmark: tp's app (fp32 and int8) and the naive baseline, one after the other.
+"""Run the serving benchmark: tp's app (fp32 and int8) against the naive baseline.
 
-Each server starts in its own process on the same merged model folder, answers a cold-start probe,
-a warm-up, then the measured load (the same texts, clients and request count for all). The batch
-FLOP efficiency is measured in-process afterwards, when no server competes for the CPU.
+Each server starts in its own process on the same merged model folder and answers a cold-start
+probe and a warm-up; then all are driven with the same load (texts, clients, request count) in
+interleaved rounds. The batch FLOP efficiency is measured in-process afterwards, with no server running.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tp.serving.benchmark.flops import batch_efficiency
-from tp.serving.benchmark.load import run_load, wait_for_prediction
+from tp.serving.benchmark.load import LoadResult, run_load, wait_for_prediction
 from tp.serving.process import ServerProcess, start_server, start_tp_app
 from tp.serving.settings import DEFAULT_MODEL_DIR
 
@@ -29,6 +29,8 @@ class BenchmarkConfig:
     warmup_requests: int = 32
     max_tokens: int = 256
     int8: bool = True
+    rounds: int = 4  # the load is split into interleaved rounds across the servers
+    tp_env: dict[str, str] = field(default_factory=dict)  # extra TP_ settings for tp's servers
 
 
 def bbc_test_texts() -> list[str]:
@@ -62,20 +64,42 @@ def server_metrics(url: str) -> dict[str, float]:
     return totals
 
 
-def measure_server(server: ServerProcess, predict_url: str, texts: list[str], cfg: BenchmarkConfig,
-                   is_tp: bool) -> dict[str, Any]:
-    """Cold start, warm-up, measured load (and tp's own batch statistics)."""
+@dataclass
+class Target:
+    """One running server under test, and what was measured on it."""
+
+    name: str
+    server: ServerProcess
+    predict_url: str
+    is_tp: bool
+    cold_start_s: float = 0.0
+    loads: list[LoadResult] = field(default_factory=list)
+    metrics_before: dict[str, float] = field(default_factory=dict)
+
+
+def start_target(name: str, server: ServerProcess, path: str, texts: list[str], cfg: BenchmarkConfig,
+                 is_tp: bool) -> Target:
+    """Wait for the first prediction (the cold start, measured while the other servers idle), warm up."""
+    target = Target(name, server, f"{server.url}{path}", is_tp)
     try:
-        cold = wait_for_prediction(predict_url, texts[0], server.started_at, server.process)
-        run_load(predict_url, texts, cfg.clients, cfg.warmup_requests)
-        before = server_metrics(server.url) if is_tp else {}
-        load = run_load(predict_url, texts, cfg.clients, cfg.requests)
-        after = server_metrics(server.url) if is_tp else {}
-    finally:
+        target.cold_start_s = wait_for_prediction(target.predict_url, texts[0], server.started_at, server.process)
+        run_load(target.predict_url, texts, cfg.clients, cfg.warmup_requests)
+        target.metrics_before = server_metrics(server.url) if is_tp else {}
+    except Exception as error:
         server.stop()
-    result = {"cold_start_s": round(cold, 2), **load.summary()}
-    if is_tp:
-        delta = {key: after[key] - before[key] for key in after}
+        raise RuntimeError(f"{name} failed: {error}\n{server.log()[-3000:]}") from error
+    return target
+
+
+def summarise(target: Target) -> dict[str, Any]:
+    loads = target.loads
+    merged = LoadResult(sum(r.requests for r in loads), sum(r.errors for r in loads), sum(r.seconds for r in loads),
+                        [x for r in loads for x in r.latencies], [e for r in loads for e in r.error_samples])
+    result = {"cold_start_s": round(target.cold_start_s, 2), **merged.summary(),
+              "rounds_rps": [round(r.throughput, 2) for r in loads]}
+    if target.is_tp:
+        after = server_metrics(target.server.url)
+        delta = {key: after[key] - target.metrics_before[key] for key in after}
         batches = delta["tp_batch_size_count"] or 1
         result.update({"mean_batch_size": round(delta["tp_batch_size_sum"] / batches, 1),
                        "batch_seconds": round(delta["tp_batch_duration_seconds_sum"], 2),
@@ -84,20 +108,35 @@ def measure_server(server: ServerProcess, predict_url: str, texts: list[str], cf
 
 
 def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
+    """Start every server, then drive them in interleaved rounds, so that load from other processes on a
+    shared machine falls on all of them alike rather than on whichever ran last."""
     texts = bbc_test_texts()
     results: dict[str, Any] = {"config": {**asdict(cfg), "model": str(cfg.model)}, "texts": len(texts)}
+    targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
         merged = write_merged_folder(cfg.model, Path(tmp) / "merged")
-        naive = start_server([sys.executable, "-m", "uvicorn", "tp.serving.benchmark.naive_app:app", "--host",
-                              "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
-                             {"NAIVE_MODEL_DIR": str(merged), "NAIVE_MAX_TOKENS": str(cfg.max_tokens)},
-                             log_dir / "naive.log")
-        results["naive"] = measure_server(naive, f"{naive.url}/predict", texts, cfg, is_tp=False)
-        tp_env = {"TP_MODEL": str(merged), "TP_MAX_TOKENS": str(cfg.max_tokens), "TP_LOG_LEVEL": "warning"}
-        variants = {"tp_fp32": {}, **({"tp_int8": {"TP_QUANTIZE": "int8"}} if cfg.int8 else {})}
-        for name, extra in variants.items():
-            server = start_tp_app({**tp_env, **extra}, log_dir / f"{name}.log")
-            results[name] = measure_server(server, f"{server.url}/api/v1/predict", texts, cfg, is_tp=True)
+        try:
+            naive = start_server([sys.executable, "-m", "uvicorn", "tp.serving.benchmark.naive_app:app", "--host",
+                                  "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
+                                 {"NAIVE_MODEL_DIR": str(merged), "NAIVE_MAX_TOKENS": str(cfg.max_tokens)},
+                                 log_dir / "naive.log")
+            targets.append(start_target("naive", naive, "/predict", texts, cfg, is_tp=False))
+            tp_env = {"TP_MODEL": str(merged), "TP_MAX_TOKENS": str(cfg.max_tokens), "TP_LOG_LEVEL": "warning",
+                      **cfg.tp_env}
+            variants = {"tp_fp32": {}, **({"tp_int8": {"TP_QUANTIZE": "int8"}} if cfg.int8 else {})}
+            for name, extra in variants.items():
+                server = start_tp_app({**tp_env, **extra}, log_dir / f"{name}.log")
+                targets.append(start_target(name, server, "/api/v1/predict", texts, cfg, is_tp=True))
+            per_round = max(1, cfg.requests // cfg.rounds)
+            for round_index in range(cfg.rounds):
+                batch = texts[round_index * per_round:] + texts[:round_index * per_round]  # fresh texts per round
+                order = targets[round_index % len(targets):] + targets[:round_index % len(targets)]
+                for target in order:
+                    target.loads.append(run_load(target.predict_url, batch, cfg.clients, per_round))
+            results.update({target.name: summarise(target) for target in targets})
+        finally:
+            for target in targets:
+                target.server.stop()
         # the out-of-the-box start: `python app.py` on the shipped run folder (adapter merged at start-up)
         default = start_tp_app({"TP_MODEL": str(cfg.model), "TP_LOG_LEVEL": "warning"}, log_dir / "default.log")
         try:
@@ -131,6 +170,8 @@ def format_report(results: dict[str, Any]) -> str:
             r = results[name]
             rows.append(f"{name:<10} {r['throughput_rps']:>8.2f} {r['p50_ms']:>9.0f} {r['p95_ms']:>9.0f} "
                         f"{r['errors']:>7} {r['cold_start_s']:>7.1f} {r.get('throughput_vs_naive', 1.0):>8.2f}")
+    rows.append("per-round req/s (interleaved): " + "; ".join(
+        f"{name} {results[name]['rounds_rps']}" for name in ("naive", "tp_fp32", "tp_int8") if name in results))
     batch, fp32 = results["fp32_batch"], results["tp_fp32"]
     rows.append(f"fp32 batch of {batch['batch_size']} x {batch['tokens_per_text']} tokens: "
                 f"{batch['achieved_gflops']} GFLOP/s of a {batch['matmul_peak_gflops']} GFLOP/s matmul peak = "
