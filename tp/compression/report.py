@@ -135,15 +135,20 @@ def update_card(readme: Path, section: str) -> None:
     readme.write_text(text, encoding="utf-8")
 
 
-def plot_compression(table: list[dict[str, Any]], path: Path) -> Path:
-    """Left: size on disk vs accuracy (rejected in red); right: batch-1 latency p50 with p95 whiskers."""
+def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | None = None) -> Path:
+    """Left: size on disk vs accuracy, with the gate's floor; right: batch-1 latency p50 with p95 whiskers."""
     plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for r in table:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    for i, r in enumerate(table):
         color = {"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue")
         left.scatter(r["size_mb"], r["accuracy"] * 100, color=color, marker="x" if r["status"] == "rejected" else "o")
-        left.annotate(r["label"], (r["size_mb"], r["accuracy"] * 100), textcoords="offset points", xytext=(4, 4),
-                      fontsize=8)
+        left.annotate(r["label"], (r["size_mb"], r["accuracy"] * 100), textcoords="offset points",
+                      xytext=(4, 6 if i % 2 else -12), fontsize=8)  # alternate, so equal accuracies stay legible
+    if max_drop is not None:
+        floor = table[0]["accuracy"] * 100 - max_drop
+        left.axhline(floor, color="red", linestyle="--", linewidth=1)
+        left.annotate(f"gate: -{_count(max_drop, 'point')}", (0, floor), xycoords=("axes fraction", "data"),
+                      textcoords="offset points", xytext=(4, 3), fontsize=8, color="red")
     left.set_xlabel("size on disk (MB)")
     left.set_ylabel("test accuracy (%)")
     left.set_title("size vs accuracy (red x: rejected by the gate)")
@@ -152,6 +157,9 @@ def plot_compression(table: list[dict[str, Any]], path: Path) -> Path:
     p95 = [max(0.0, r["latency_p95_ms"] - r["latency_p50_ms"]) for r in table]
     colors = [{"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue") for r in table]
     right.barh(labels, p50, xerr=[[0] * len(p50), p95], color=colors, alpha=0.8)
+    for y, r in enumerate(table):
+        right.annotate(f"{r['latency_ratio']:.2f}x", (r["latency_p50_ms"], y), textcoords="offset points",
+                       xytext=(4, -12), fontsize=8)
     right.invert_yaxis()
     right.set_xlabel("batch-1 latency, ms (bar: p50, whisker: p95)")
     right.set_title("CPU latency")
@@ -167,7 +175,7 @@ def write_reports(run_dir: Path, summary: dict[str, Any]) -> None:
     reports = Path(run_dir) / "reports"
     write_json(reports / "compression.json", summary)
     (reports / "compression.md").write_text(compression_markdown(summary), encoding="utf-8")
-    plot_compression(rows(summary), reports / "compression.png")
+    plot_compression(rows(summary), reports / "compression.png", summary["max_drop_points"])
     readme = Path(run_dir) / "README.md"
     if readme.is_file():
         update_card(readme, card_section(summary))
