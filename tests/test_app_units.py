@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -185,3 +186,25 @@ def test_batcher_workers_run_batches_side_by_side() -> None:
         assert run(main()) == [[1], [2]]
     finally:
         batcher.stop()
+
+
+def test_idle_workers_split_a_burst() -> None:
+    sizes: list[int] = []
+    both_running = threading.Barrier(2, timeout=5)
+
+    def record(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        both_running.wait()  # fails unless the burst went to both workers at once
+        return items
+
+    batcher = MicroBatcher(record, max_batch_size=32, max_wait_s=0.01, queue_limit=64, workers=2).start()
+    time.sleep(0.05)  # both workers idle
+
+    async def main() -> list[int]:
+        return await batcher.submit(list(range(32)))
+
+    try:
+        assert run(main()) == list(range(32))
+    finally:
+        batcher.stop()
+    assert sorted(sizes) == [16, 16]

@@ -63,6 +63,7 @@ class MicroBatcher(Generic[T, R]):
         self._queue: deque[_Job] = deque()
         self._cond = threading.Condition()
         self._stopping = False
+        self._idle = 0  # workers waiting for work (inside _next_batch)
         self._seconds_per_item = 0.05  # running estimate, for Retry-After
         self._threads = [threading.Thread(target=self._work, name=f"tp-batcher-{name}-{index}", daemon=True)
                          for index in range(workers)]
@@ -117,27 +118,38 @@ class MicroBatcher(Generic[T, R]):
             self._cond.notify()
 
     def _next_batch(self) -> list[_Job] | None:
-        """Block until there is work; return one solo job or up to max_batch_size items."""
+        """Block until there is work; return one solo job or a batch of items.
+
+        A batch takes at most its fair share of the waiting items, ceil(waiting / idle workers), so
+        that idle workers split a burst instead of one worker taking it all while the others sit idle.
+        It waits up to max_wait_s to fill only while no other worker is idle.
+        """
         with self._cond:
-            while not self._queue:
-                if self._stopping:
-                    return None
-                self._cond.wait()
-            batch = [self._queue.popleft()]
-            if batch[0].solo is None:
+            self._idle += 1
+            try:
+                while not self._queue:
+                    if self._stopping:
+                        return None
+                    self._cond.wait()
+                batch = [self._queue.popleft()]
                 deadline = time.monotonic() + self.max_wait_s
-                while len(batch) < self.max_batch_size:
+                while batch[0].solo is None and len(batch) < self.max_batch_size:
+                    share = math.ceil((len(batch) + len(self._queue)) / self._idle)
+                    if self._queue and (self._queue[0].solo is not None or len(batch) >= share):
+                        break  # the rest is for the next batch (or a solo job, which runs next)
                     if self._queue:
-                        if self._queue[0].solo is not None:
-                            break  # a solo job waits for this batch, and runs next
                         batch.append(self._queue.popleft())
                         continue
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or self._stopping:
+                    if remaining <= 0 or self._stopping or self._idle > 1:
                         break
                     self._cond.wait(remaining)
-            self._on_depth(len(self._queue))
-            return batch
+                if self._queue:
+                    self._cond.notify()  # what is left is another worker's
+                self._on_depth(len(self._queue))
+                return batch
+            finally:
+                self._idle -= 1
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:

@@ -75,8 +75,9 @@ class ServedModel:
 def plan_threads(settings: ServerSettings, device: str) -> tuple[int, int]:
     """(batches in flight per model, torch threads per batch).
 
-    On a CPU, two single-threaded batches side by side beat one two-threaded batch when the cores are
-    shared: measured on 2 busy cores, 8.5 vs 6.1 texts/s at 256 tokens (see scripts/benchmark_serving.py).
+    On a CPU, two single-threaded batches side by side beat one two-threaded batch: torch's threads
+    synchronise at every op, and one preempted thread stalls the other. Measured on 2 shared cores,
+    256-token texts: 1 thread ~10 texts/s at any batch size, 2 threads 1-9 texts/s (worst at batch 1).
     """
     import torch
 

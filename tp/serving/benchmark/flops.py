@@ -32,8 +32,21 @@ def count_flops(model: Any, batch: dict[str, Any]) -> int:
 
 
 def batch_efficiency(model_dir: Path, texts: list[str], batch_size: int = 32, max_tokens: int = 256,
-                     repeats: int = 5) -> dict[str, Any]:
-    """fp32 forward passes over `batch_size` real texts at `max_tokens`: GFLOP/s and share of the peak."""
+                     repeats: int = 5, threads: int | None = None) -> dict[str, Any]:
+    """fp32 forward passes over `batch_size` real texts at `max_tokens`: GFLOP/s and share of the peak
+    measured on the same number of torch threads."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        return _batch_efficiency(model_dir, texts, batch_size, max_tokens, repeats)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _batch_efficiency(model_dir: Path, texts: list[str], batch_size: int, max_tokens: int,
+                      repeats: int) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
