@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="evaluate on N test examples spread over the split (quick runs)")
     parser.add_argument("--latency-texts", type=int, default=40, help="texts timed one by one at batch 1")
     parser.add_argument("--threads", type=int, help="CPU threads while measuring (default: torch's default)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="re-measure variants already in RUN_DIR/variants instead of rebuilding them")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe processes")
     args = parser.parse_args(argv)
     try:
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         config = CompressionConfig(methods=parse_methods(args.methods), max_drop=args.max_drop,
                                    recover_epochs=args.recover_epochs, limit=args.limit,
                                    latency_texts=args.latency_texts, threads=args.threads,
-                                   measure_memory=not args.no_memory)
+                                   measure_memory=not args.no_memory, reuse=args.reuse)
         summary = optimize_run(args.run_dir, config)
     except TpError as error:
         print(f"error: {error}", file=sys.stderr)

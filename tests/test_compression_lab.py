@@ -83,6 +83,24 @@ def test_reports_and_card_section(tiny_run: Path, tiny_summary: dict) -> None:
     assert readme.read_text() == card
 
 
+def test_reuse_measures_a_built_variant_again_and_the_memory_probe_reads_a_fresh_process(tiny_run: Path,
+                                                                                          tiny_summary: dict) -> None:
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.measure import memory_probe
+    from tp.compression.optimize import optimize_run
+
+    built = read_variant(tiny_run / "variants" / "int8-dynamic")
+    config = CompressionConfig(methods=parse_methods("int8-dynamic"), max_drop=100, latency_texts=2,
+                               measure_memory=False, reuse=True)
+    summary = optimize_run(tiny_run, config, log=lambda _: None)
+    assert summary["reused"] == ["int8-dynamic"]
+    assert read_variant(tiny_run / "variants" / "int8-dynamic")["weights_files"] == built["weights_files"]
+    texts = tiny_run / "texts.json"
+    texts.write_text(json.dumps(["A text to classify."] * 4))
+    memory = memory_probe(tiny_run / "variants" / "int8-dynamic", texts)
+    assert 0 < memory["runtime_rss_bytes"] < memory["loaded_rss_bytes"] <= memory["peak_rss_bytes"]
+
+
 @pytest.fixture(scope="module")
 def shipped_summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """The shipped model as a fresh clone has it (adapter only), on 80 test articles."""

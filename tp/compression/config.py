@@ -80,6 +80,7 @@ class CompressionConfig:
     threads: int | None = None  # CPU threads for torch and ONNX Runtime while measuring (None: torch's default)
     measure_memory: bool = True  # peak RSS of a fresh process per variant (a few seconds each)
     overwrite: bool = True  # replace variants of an earlier run of the lab
+    reuse: bool = False  # measure and gate variants already built instead of building them again
 
     def __post_init__(self) -> None:
         if self.max_drop < 0:

@@ -3,8 +3,9 @@
 On a shared 2-core CPU one timing is noise, so every variant is timed on the same inputs *interleaved*:
 each batch (or text) is run by every variant in turn, in a rotating order, so that a burst of load from
 other processes lands on all of them alike. Latency is reported as median (p50) and p95.
-Peak memory is the peak RSS of a fresh process that loads the variant and classifies one batch
-(`python -m tp.compression.measure FOLDER TEXTS_JSON`), because a process's peak only grows.
+Memory is measured in a fresh process that loads the variant and classifies one batch
+(`python -m tp.compression.measure FOLDER TEXTS_JSON`), because a process's peak only grows: its RSS
+once the model is loaded, and its peak RSS after the batch.
 """
 
 from __future__ import annotations
@@ -85,17 +86,25 @@ def latency_interleaved(classifiers: dict[str, TextClassifier], texts: list[str]
             for name, t in times.items()}
 
 
-def peak_memory_bytes(folder: Path | None, texts_file: Path, timeout: float = 600) -> int | None:
-    """Peak RSS of a fresh process that loads the variant in `folder` and classifies the texts once.
-
-    With `folder=None` the process only imports torch and transformers: the floor every variant shares.
-    """
+def memory_probe(folder: Path, texts_file: Path, timeout: float = 600) -> dict[str, int | None]:
+    """RSS of a fresh process: after its imports, after loading the variant in `folder`, and its peak
+    once it has classified the texts in `texts_file` (one batch). None when the probe failed."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder or "-"), str(texts_file)],
+    done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder), str(texts_file)],
                           capture_output=True, text=True, timeout=timeout, env=env)
-    if done.returncode != 0:
-        return None  # reported as unmeasured; the variant itself was already loaded and evaluated here
-    return int(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_bytes"])
+    if done.returncode != 0:  # reported as unmeasured; the variant itself was already loaded and evaluated
+        return dict.fromkeys(("runtime_rss_bytes", "loaded_rss_bytes", "peak_rss_bytes"))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        return None
+    for line in status.read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024  # kB
+    return None
 
 
 def own_peak_rss_bytes() -> int:
@@ -103,25 +112,42 @@ def own_peak_rss_bytes() -> int:
     parent would report 3 GB; VmHWM belongs to the process's own address space and starts fresh."""
     from tp.metrics import peak_rss_bytes
 
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text(encoding="utf-8").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024  # kB
-    return peak_rss_bytes()
+    return _proc_status_bytes("VmHWM") or peak_rss_bytes()
+
+
+def _return_freed_memory() -> None:
+    """Ask glibc to give freed heap memory back to the OS, so that RSS counts live memory only.
+
+    Without it a loader that builds a float skeleton and frees it keeps that memory resident (glibc raises
+    its mmap threshold after big frees and then keeps such blocks in the heap); RSS then measures the allocator.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _probe(folder: str, texts_file: str) -> None:
+    import gc
+
+    import torch  # noqa: F401  (the runtime floor every variant shares)
+    import transformers  # noqa: F401
+
     from tp.compression.variants import load_variant
 
-    if folder == "-":
-        import transformers  # noqa: F401
-
-        print(json.dumps({"peak_rss_bytes": own_peak_rss_bytes()}))
-        return
+    runtime = _proc_status_bytes("VmRSS")
     classifier = load_variant(folder, force=True)  # measured whatever its verdict
-    classifier.predict_logits(json.loads(Path(texts_file).read_text(encoding="utf-8")))
-    print(json.dumps({"peak_rss_bytes": own_peak_rss_bytes()}))
+    texts = json.loads(Path(texts_file).read_text(encoding="utf-8"))
+    classifier.predict_logits(texts[:1])  # touches every weight: memory-mapped files are resident only once read
+    gc.collect()  # what loading needed only briefly (a float skeleton, file buffers) is gone
+    _return_freed_memory()
+    loaded = _proc_status_bytes("VmRSS")
+    classifier.predict_logits(texts)
+    print(json.dumps({"runtime_rss_bytes": runtime, "loaded_rss_bytes": loaded,
+                      "peak_rss_bytes": own_peak_rss_bytes()}))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from tp.compression.config import CompressionConfig, MethodSpec
 from tp.compression.measure import (
     evaluate_interleaved,
     latency_interleaved,
+    memory_probe,
     parameter_count,
-    peak_memory_bytes,
     weights_bytes,
 )
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
@@ -175,6 +175,15 @@ def _build(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Calla
     return folder
 
 
+def _reuse(spec: MethodSpec, lab: LabData, log: Callable[[str], None]) -> Path:
+    """Copy an already built variant to `<name>.partial/` to measure and gate it again (`reuse`)."""
+    folder = lab.run_dir / "variants" / f"{spec.name}.partial"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(lab.run_dir / "variants" / spec.name, folder)
+    log(f"reusing the {spec.label} built earlier ...")
+    return folder
+
+
 def _measure(folders: dict[str, Path], lab: LabData, config: CompressionConfig,
              log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     """Load every folder back and measure all of them on the same texts, interleaved, on `config.threads`."""
@@ -203,13 +212,11 @@ def _measure_all(folders: dict[str, Path], lab: LabData, config: CompressionConf
     with tempfile.TemporaryDirectory() as tmp:
         texts_file = Path(tmp) / "texts.json"
         texts_file.write_text(json.dumps(texts[:config.batch_size]), encoding="utf-8")
-        runtime = peak_memory_bytes(None, texts_file) if config.measure_memory else None
         for name, folder in folders.items():
-            results[name]["runtime_rss_bytes"] = runtime  # Python + torch + transformers, before any model
             results[name]["size_bytes"] = weights_bytes(folder)
             if config.measure_memory:
-                log(f"peak memory of {name} in a fresh process ...")
-            results[name]["peak_rss_bytes"] = peak_memory_bytes(folder, texts_file) if config.measure_memory else None
+                log(f"memory of {name} in a fresh process ...")
+                results[name].update(memory_probe(folder, texts_file))
     return results
 
 
@@ -248,10 +255,14 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
         record = {"name": BASELINE, "method": BASELINE, "fraction": None, "label": "fp32 (baseline)",
                   **parameter_count(lab.classifier.model)}
         write_variant(baseline, record, lab.classifier.info, lab.classifier.tokenizer)
-        folders, records, failures = {BASELINE: baseline}, {}, {}
+        folders, records, failures, reused = {BASELINE: baseline}, {}, {}, []
         for spec in config.methods:
             try:
-                folders[spec.name] = _build(spec, lab, config, log)
+                if config.reuse and is_variant_folder(run_dir / "variants" / spec.name):
+                    folders[spec.name] = _reuse(spec, lab, log)
+                    reused.append(spec.label)
+                else:
+                    folders[spec.name] = _build(spec, lab, config, log)
             except (TpError, ImportError, RuntimeError, OSError, ValueError) as error:  # one failure hides no other
                 failures[spec.name] = {"label": spec.label, "error": f"{type(error).__name__}: {error}"}
                 shutil.rmtree(run_dir / "variants" / f"{spec.name}.partial", ignore_errors=True)
@@ -270,6 +281,6 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
         shutil.rmtree(baseline, ignore_errors=True)
     environment["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = {"run": str(run_dir), "max_drop_points": config.max_drop, "environment": environment,
-               "variants": records, "failures": failures}
+               "variants": records, "failures": failures, "reused": reused}
     write_reports(run_dir, summary)
     return summary

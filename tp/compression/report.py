@@ -13,12 +13,16 @@ from tp.run_folder import write_json
 CARD_START, CARD_END = "<!-- tp:compression -->", "<!-- /tp:compression -->"
 NOTES = {
     "int8-dynamic": "Linear layers int8 per channel (torch dynamic quantization), word embeddings int8 per row; "
-                    "the classification head stays fp32.",
+                    "the classification head stays fp32. Attention, GELU and LayerNorm stay fp32, which is why "
+                    "batch-1 latency falls less than the matmuls' speed-up. Its resident memory need not be "
+                    "lower than fp32's: its loader builds the fp32 architecture first, and the process keeps "
+                    "much of that memory.",
     "prune-heads": "attention heads removed by measured importance (Michel et al. 2019); the matrices are "
                    "smaller, so parameters, file and latency drop together.",
     "prune-magnitude": "smallest Linear weights zeroed; stored as bit mask + values, so only the file shrinks: "
                        "in memory the model is dense again and a CPU runs it at the same speed.",
-    "onnx-int8": "ONNX export + ONNX Runtime dynamic int8 (MatMul per channel, embedding Gather); runs without torch.",
+    "onnx-int8": "ONNX export + ONNX Runtime dynamic int8 (MatMul per channel, embedding Gather); the whole "
+                 "graph, attention included, runs in ONNX Runtime's kernels instead of torch's.",
     "bnb-8bit": "bitsandbytes LLM.int8(); made for CUDA GPUs. On a CPU it casts activations to fp16 and is slow.",
 }
 
@@ -41,6 +45,7 @@ def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "latency_ratio": m["latency_p50_ms"] / base["latency_p50_ms"],
             "throughput": m["throughput_texts_per_s"], "throughput_ratio": m["throughput_texts_per_s"] / base[
                 "throughput_texts_per_s"],
+            "loaded_rss_mb": m["loaded_rss_bytes"] / 1e6 if m.get("loaded_rss_bytes") else None,
             "peak_rss_mb": m["peak_rss_bytes"] / 1e6 if m.get("peak_rss_bytes") else None,
         })
     return table
@@ -54,7 +59,8 @@ def markdown_table(table: list[dict[str, Any]], full: bool = True) -> str:
     """The seed's table (method, sparsity, size, accuracy, latency) plus status and deltas against fp32."""
     if full:
         head = ("| method | status | sparsity | parameters | size MB | size vs fp32 | accuracy | Δ accuracy (points) "
-                "| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | texts/s at batch 32 | peak RSS MB |")
+                "| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | texts/s at batch 32 | RSS loaded MB "
+                "| peak RSS MB |")
     else:
         head = ("| method | status | size MB | size vs fp32 | accuracy | Δ accuracy (points) | latency p50 ms "
                 "| p50 vs fp32 |")
@@ -66,7 +72,8 @@ def markdown_table(table: list[dict[str, Any]], full: bool = True) -> str:
             cells = common + [f"{r['sparsity']:.1%}", f"{r['parameters']:,}", f"{r['size_mb']:.1f}",
                               f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}", f"{r['accuracy_delta_points']:+.2f}",
                               f"{r['macro_f1']:.4f}", f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}",
-                              f"{r['latency_ratio']:.2f}x", f"{r['throughput']:.1f}", _mb(r["peak_rss_mb"])]
+                              f"{r['latency_ratio']:.2f}x", f"{r['throughput']:.1f}", _mb(r["loaded_rss_mb"]),
+                              _mb(r["peak_rss_mb"])]
         else:
             cells = common + [f"{r['size_mb']:.1f}", f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}",
                               f"{r['accuracy_delta_points']:+.2f}", f"{r['latency_p50_ms']:.1f}",
@@ -84,7 +91,7 @@ def _how_measured(summary: dict[str, Any]) -> str:
     base = summary["variants"]["fp32"]["measurements"]
     subset = " (a subset: --limit)" if env["limited"] else ""
     runtime = base.get("runtime_rss_bytes")
-    floor = f" ({runtime / 1e6:.0f} MB of it is Python, torch and transformers alone)" if runtime else ""
+    floor = f"; {runtime / 1e6:.0f} MB of it is Python, torch and transformers alone" if runtime else ""
     return (f"Measured by `scripts/optimize.py` on {env['test_texts']} texts of the run's recorded test split"
             f"{subset}, the same texts for every model (same split as training: {env['same_split_as_training']}), "
             f"truncated to {env['max_length']} tokens. CPU `{env['cpu']}`, {_count(env['threads'], 'thread')} "
@@ -92,8 +99,11 @@ def _how_measured(summary: dict[str, Any]) -> str:
             f"{env['load_average_end'][0]} at the end: other work shared the machine, so timings are noisy. "
             f"To compare fairly, every model ran each batch (and each batch-1 text) in turn, interleaved, and "
             f"latency is the median (p50) and p95 over {base['latency_texts']} texts, tokenization included. "
-            "Size counts the weight files only (the tokenizer, 0.7 MB, is the same for all). Peak RSS is that "
-            f"of a fresh process that loads the model and classifies 32 texts{floor}. "
+            "Size counts the weight files only (the tokenizer, 0.7 MB, is the same for all). Memory is that of a "
+            "fresh process for each model: its RSS once the model is loaded and has classified one text (so that "
+            "memory-mapped weights are resident; freed memory handed back to the OS first), with the libraries "
+            f"its loader needs{floor}; and its peak RSS after it classified 32 texts in one batch (activations "
+            "included). "
             f"The gate rejects a variant that loses more than {_count(summary['max_drop_points'], 'accuracy point')}. "
             "Ratios below 1.00x mean smaller or faster than fp32.")
 
@@ -104,6 +114,9 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     notes = "\n".join(f"- `{m}`: {NOTES[m]}" for m in NOTES if m in methods)
     failures = "".join(f"\n- `{f['label']}` could not be built here: {f['error']}"
                        for f in summary["failures"].values())
+    if summary.get("reused"):
+        failures += (f"\n- Built by an earlier run and only re-measured here (`--reuse`), next to a fresh fp32 "
+                     f"baseline: {', '.join(f'`{label}`' for label in summary['reused'])}.")
     recovered = [r for r in summary["variants"].values() if (r.get("details") or {}).get("recovery", {}).get("epochs")]
     recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
                        f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
