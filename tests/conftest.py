@@ -54,3 +54,18 @@ def bbc_frame():
 
     frame = read_bbc_news()
     return frame.groupby("label", group_keys=False).head(24).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide ViT image classifier (3 labels, 32x32 images, random weights): unit tests only."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    folder = tmp_path_factory.mktemp("tiny-vit")
+    labels = ["cat", "dog", "bird"]
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                       intermediate_size=64, num_labels=3, id2label=dict(enumerate(labels)),
+                       label2id={name: i for i, name in enumerate(labels)})
+    ViTForImageClassification(config).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder

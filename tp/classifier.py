@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tp.errors import ModelSourceError
+from tp.image_classifier import ImageClassifier
 from tp.sources import resolve_model_source
 
 if TYPE_CHECKING:
@@ -32,16 +33,31 @@ def has_weights(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
 
 
+def _auto_classes(image: bool) -> tuple[Any, Any]:
+    """(model class, preprocessor class) for a text or an image classifier."""
+    from transformers import (
+        AutoImageProcessor,
+        AutoModelForImageClassification,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
+
+    if image:
+        return AutoModelForImageClassification, AutoImageProcessor
+    return AutoModelForSequenceClassification, AutoTokenizer
+
+
 def merge_adapter(adapter_dir: Path, base: str, labels: list[str],
-                  trust_remote_code: bool = False) -> torch.nn.Module:
+                  trust_remote_code: bool = False, image: bool = False) -> torch.nn.Module:
     """Apply a saved LoRA adapter (with its head) to a fresh fp32 base and merge it."""
     from peft import PeftModel
-    from transformers import AutoModelForSequenceClassification
 
     source = resolve_model_source(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model_class, _ = _auto_classes(image)
+    model = model_class.from_pretrained(
         source.path, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=trust_remote_code)
+        label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=trust_remote_code,
+        **({"ignore_mismatched_sizes": True} if image else {}))  # an image base may carry a 1000-class head
     model = PeftModel.from_pretrained(model, str(adapter_dir))
     merged = model.merge_and_unload()
     merged.name_or_path = base
@@ -57,6 +73,7 @@ class TextClassifier:
     labels: list[str]
     max_length: int = 256
     info: dict[str, Any] = field(default_factory=dict)
+    task: str = "text-classification"
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True,
@@ -79,27 +96,27 @@ class TextClassifier:
 
     def predict_texts(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
         """Per text: the top label, its probability and all labels with probabilities, sorted."""
-        import numpy as np
+        from tp.image_classifier import ranked_scores
 
-        logits = self.predict_logits(texts, batch_size)
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-        results = []
-        for row in probs:
-            ranked = sorted(zip(self.labels, row.tolist(), strict=True), key=lambda p: -p[1])
-            results.append({"label": ranked[0][0], "score": ranked[0][1],
-                            "scores": [{"label": name, "score": score} for name, score in ranked]})
-        return results
+        return ranked_scores(self.predict_logits(texts, batch_size), self.labels)
 
 
-def load_classifier(source: str | Path, trust_remote_code: bool = False) -> TextClassifier:
-    """Load a run folder, a model folder or a Hub id as a TextClassifier on the CPU, in eval mode.
+def _is_image(info: dict[str, Any], path: Path | None) -> bool:
+    from tp.image_classifier import is_image_model
 
-    A compressed variant folder (`variant.json`) goes to `tp.compression.variants.load_variant`, which
-    raises RejectedVariantError for a variant its accuracy gate rejected (call it with force=True to load one).
+    if info.get("task"):
+        return info["task"] == "image-classification"
+    config = path / "config.json" if path else None
+    return bool(config and config.is_file() and is_image_model(json.loads(config.read_text(encoding="utf-8"))))
+
+
+def load_classifier(source: str | Path, trust_remote_code: bool = False) -> TextClassifier | ImageClassifier:
+    """Load a run folder, a model folder or a Hub id as a Text- or ImageClassifier on the CPU, in eval mode.
+
+    The task comes from the run's `tp.json`, else from the model's config.json. A compressed variant folder
+    (`variant.json`) goes to `tp.compression.variants.load_variant`, which raises RejectedVariantError for a
+    variant its accuracy gate rejected (call it with force=True to load one).
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     folder = Path(source).expanduser()
     if (folder / "variant.json").is_file():  # a compressed variant: its own loader, and its accuracy gate
         from tp.compression.variants import load_variant
@@ -109,25 +126,32 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False) -> Text
     if info:
         labels = list(info["labels"])
         weights = next((p for p in (folder / "model", folder) if has_weights(p)), None)
+        image = _is_image(info, weights)
+        model_class, pre_class = _auto_classes(image)
         if weights is not None:  # model/ in a run folder; the root in a published Hub repo
-            path = weights
-            model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
-            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = model_class.from_pretrained(weights, trust_remote_code=trust_remote_code)
+            preprocessor = pre_class.from_pretrained(weights)
         elif (folder / "adapter" / "adapter_config.json").is_file():
-            model = merge_adapter(folder / "adapter", info["base_model"], labels, trust_remote_code)
-            tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(info["base_model"]).path)
+            model = merge_adapter(folder / "adapter", info["base_model"], labels, trust_remote_code, image)
+            preprocessor = pre_class.from_pretrained(resolve_model_source(info["base_model"]).path)
         else:
             raise ModelSourceError(f"Run folder {folder} has neither model/ nor adapter/: it is incomplete.")
     else:
         path = resolve_model_source(str(source)).path
+        image = _is_image({}, path)
+        model_class, pre_class = _auto_classes(image)
+        kind = "an image" if image else "a sequence"
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
-            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = model_class.from_pretrained(path, trust_remote_code=trust_remote_code)
+            preprocessor = pre_class.from_pretrained(path)
         except (OSError, ValueError) as error:
-            raise ModelSourceError(f"{source} is not a loadable sequence classifier: {error}") from error
+            raise ModelSourceError(f"{source} is not a loadable {kind} classifier: {error}") from error
         config = model.config
         labels = [config.id2label[i] for i in range(config.num_labels)]
-        info = {"task": "text-classification", "labels": labels, "base_model": str(source)}
+        task = "image-classification" if image else "text-classification"
+        info = {"task": task, "labels": labels, "base_model": str(source)}
     model.eval()
-    max_length = int(info.get("max_length") or min(getattr(tokenizer, "model_max_length", 512), 512))
-    return TextClassifier(model, tokenizer, labels, max_length, info)
+    if image:
+        return ImageClassifier(model, preprocessor, labels, info)
+    max_length = int(info.get("max_length") or min(getattr(preprocessor, "model_max_length", 512), 512))
+    return TextClassifier(model, preprocessor, labels, max_length, info)
