@@ -14,10 +14,11 @@ import pytest
 from tp.serving.process import ServerProcess, start_tp_app
 from tp.serving.settings import DEFAULT_MODEL_DIR as MODEL_DIR  # the shipped model: adapter only in a fresh clone
 
+IMAGE_MODEL = "tiny-vit"  # the tiny_vit_dir fixture: 3 labels, 32x32 inputs, random weights
 ROOT_PATH = "/proxy"  # served as if behind a proxy at a sub-path; unprefixed paths work too
 # small limits, so the caps are cheap to hit
 LIMITS = {"TP_MAX_ITEMS": "16", "TP_MAX_CHARS": "5000", "TP_MAX_REQUEST_BYTES": "65536",
-          "TP_MAX_BATCH_WAIT_MS": "20"}
+          "TP_MAX_BATCH_WAIT_MS": "20", "TP_MAX_IMAGE_BYTES": "20000", "TP_MAX_IMAGE_PIXELS": "250000"}
 
 
 def launch(env: dict[str, str], log: Path, timeout: float = 240.0) -> ServerProcess:
@@ -38,11 +39,14 @@ def launch_app() -> Callable[[dict[str, str], Path], ServerProcess]:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The default configuration (the shipped model, no API key, no CORS), behind /proxy."""
+def app_server(tmp_path_factory: pytest.TempPathFactory, tiny_vit_dir: Path) -> Iterator[ServerProcess]:
+    """The default configuration (the shipped model, no API key, no CORS), behind /proxy, with a tiny
+    image model beside it (named here, so the tests do not change when models/digits-vit appears)."""
     if not (MODEL_DIR / "tp.json").is_file():
         pytest.fail(f"{MODEL_DIR} is missing: the app tests serve the shipped model")
-    server = launch({"TP_ROOT_PATH": ROOT_PATH, **LIMITS}, tmp_path_factory.mktemp("app") / "server.log")
+    models = f"bbc-news-minilm={MODEL_DIR},{IMAGE_MODEL}={tiny_vit_dir}"
+    server = launch({"TP_ROOT_PATH": ROOT_PATH, "TP_MODELS": models, **LIMITS},
+                    tmp_path_factory.mktemp("app") / "server.log")
     yield server
     code = server.stop()
     assert code in (0, -15), f"server exited with {code}:\n{server.log()[-3000:]}"

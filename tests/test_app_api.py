@@ -32,16 +32,18 @@ def bbc_texts() -> list[str]:
 
 def test_health_ready_and_models(client: httpx.Client) -> None:
     assert client.get(f"{API}/health").json() == {"status": "ok"}
-    assert client.get(f"{API}/ready").json() == {"status": "ready", "models": ["bbc-news-minilm"]}
+    assert client.get(f"{API}/ready").json() == {"status": "ready", "models": ["bbc-news-minilm", "tiny-vit"]}
     body = client.get(f"{API}/models").json()
     assert body["default"] == "bbc-news-minilm"
-    (model,) = body["models"]
-    assert model["task"] == "text-classification" and model["default"] is True
+    model, image_model = body["models"]
+    assert model["task"] == "text-classification" and model["default"] is True and model["examples"] == []
+    assert image_model["task"] == "image-classification" and image_model["default"] is False
     assert model["labels"] == ["business", "entertainment", "politics", "sports", "tech"]
     assert model["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert model["dataset"] == "builtin:bbc-news"
     assert model["metrics"]["test_accuracy"] > 0.9
-    assert model["limits"] == {"max_items": 16, "max_chars": 5000, "max_tokens": 256, "max_batch_size": 32}
+    assert model["limits"] == {"max_items": 16, "max_chars": 5000, "max_tokens": 256, "max_batch_size": 32,
+                               "max_image_bytes": None, "max_image_pixels": None, "image_formats": None}
 
 
 def test_predict_one_text_and_a_batch(client: httpx.Client) -> None:

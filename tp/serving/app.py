@@ -25,9 +25,11 @@ from tp.serving.settings import ServerSettings, load_settings
 from tp.serving.telemetry import Telemetry
 
 log = logging.getLogger("tp.serving")
-DESCRIPTION = f"""Text classifiers fine-tuned with tp. Everything is under `{API_PREFIX}`:
-`POST /predict` classifies texts (concurrent requests share forward passes), `POST /explain` shows what
-the model does with one text, `GET /models` lists the served models. When the server sets `TP_API_KEY`,
+DESCRIPTION = f"""Text and image classifiers fine-tuned with tp. Everything is under `{API_PREFIX}`:
+`POST /predict` classifies texts or images (concurrent requests share forward passes), `POST /explain` shows
+what the model does with one text or one image, `GET /models` lists the served models and the task of each.
+Images go as base64 in JSON (`{{"inputs": {{"image": "<base64>"}}}}`) or as multipart/form-data file parts
+named `files`. When the server sets `TP_API_KEY`,
 send it in the `X-API-Key` header. Errors are JSON with a `detail` that says what to fix."""
 
 
@@ -78,7 +80,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     install_api_routes(app, api_key=settings.api_key is not None)
     install_openapi(app, settings, registry)
     # middleware: the last added runs first
-    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes, max_files=settings.max_items)
     # always installed, so Gradio adds no CORS policy of its own; no origins configured = none allowed
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type", "X-API-Key", "Authorization"], expose_headers=["Retry-After"])

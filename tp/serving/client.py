@@ -26,7 +26,7 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, require_api_key
 from tp.serving.api.responses import ERRORS
 from tp.serving.schemas import ErrorPublic
-from tp.serving.settings import ROOT, ServerSettings
+from tp.serving.settings import DEFAULT_MODELS, ROOT, ServerSettings
 
 CLIENT_PATH = "/app"
 CLIENT_DIST = ROOT / "vue-client" / "dist"
@@ -136,12 +136,15 @@ def install_client(app: FastAPI, settings: ServerSettings, dist: Path | None = N
 
 def client_openapi() -> dict[str, Any]:
     """The app's OpenAPI document with default settings: what vue-client/src/schema.d.ts is generated from."""
+    from tp.serving.api.openapi import add_runtime_limits
     from tp.serving.app import create_app  # here: tp.serving.app imports this module
 
     defaults = {
         name: ServerSettings.model_fields[name].get_default(call_default_factory=True) for name in DOCUMENT_SETTINGS
     }
-    return create_app(ServerSettings(**defaults, demo=False)).openapi()
+    app = create_app(ServerSettings(**defaults, demo=False))
+    # the default deployment's names, whether or not models/digits-vit is on this machine yet
+    return add_runtime_limits(FastAPI.openapi(app), app.state.settings, app.state.registry, list(DEFAULT_MODELS))
 
 
 def main(argv: list[str]) -> int:

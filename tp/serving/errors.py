@@ -1,8 +1,13 @@
-"""Serving conditions that are not the client's fault; the API layer maps them to 503 with Retry-After."""
+"""Serving conditions the API layer maps to status codes: too large an input (413), and conditions that
+are not the client's fault (503 with Retry-After)."""
 
 from __future__ import annotations
 
-from tp.errors import TpError
+from tp.errors import InputError, TpError
+
+
+class TooLargeError(InputError):
+    """An input is larger than the server takes (an image's bytes): the API answers 413."""
 
 
 class UnavailableError(TpError):

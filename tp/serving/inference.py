@@ -1,7 +1,8 @@
-"""Batch inference for a served text classifier: truncation flags, length grouping, int8, devices.
+"""Batch inference for served classifiers: truncation flags, length grouping, int8, devices.
 
-`TextInference` is what a MicroBatcher runs: it takes the texts of one micro-batch, sorts them by
-token length and splits them into forward passes that waste the least compute on padding.
+`TextInference` and `ImageInference` are what a MicroBatcher runs. The first takes the texts of one
+micro-batch, sorts them by token length and splits them into forward passes that waste the least
+compute on padding; the second preprocesses decoded images to one tensor and runs one forward pass.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ FORWARD_OVERHEAD_TOKENS = 64
 
 @dataclass(frozen=True)
 class TextScores:
-    """Probabilities over the model's labels (label order) for one text, and whether it was cut."""
+    """Probabilities over the model's labels (label order) for one input, and whether it was cut (texts)."""
 
     probabilities: list[float]
     truncated: bool
@@ -107,6 +108,29 @@ class TextInference:
                 for row, index in enumerate(group):
                     scores[index] = TextScores(probabilities[row], truncated[index])
         return scores  # type: ignore[return-value]
+
+
+class ImageInference:
+    """Classify decoded images with one model: the processor's resize and normalisation, one forward pass."""
+
+    def __init__(self, model: Any, processor: Any, device: str = "cpu", tokens_per_image: int = 1,
+                 on_forward: Callable[[int, int], None] | None = None) -> None:
+        self.model = model
+        self.processor = processor
+        self.device = device
+        self.tokens_per_image = tokens_per_image  # a ViT's patches + [CLS], for the forward-tokens metric
+        self._on_forward = on_forward or (lambda rows, length: None)
+
+    def __call__(self, images: list[Any]) -> list[TextScores]:
+        import torch
+
+        from tp.image_classifier import to_rgb
+
+        pixels = self.processor(images=[to_rgb(image) for image in images], return_tensors="pt")["pixel_values"]
+        with torch.inference_mode():
+            logits = self.model(pixel_values=pixels.to(self.device)).logits.float()
+        self._on_forward(len(images), self.tokens_per_image)
+        return [TextScores(row, False) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
 
 
 def ranked_labels(labels: list[str], probabilities: list[float], top_k: int | None = None) -> list[tuple[str, float]]:

@@ -20,7 +20,8 @@ from tp.classifier import read_run_info
 from tp.errors import ConfigError, InputError
 from tp.serving.batcher import MicroBatcher
 from tp.serving.errors import NotReadyError, OverloadedError
-from tp.serving.inference import TextInference, TextScores, quantize_int8, resolve_device
+from tp.serving.images import example_images, set_pillow_limit
+from tp.serving.inference import ImageInference, TextInference, TextScores, quantize_int8, resolve_device
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
 
@@ -37,6 +38,9 @@ def read_metrics(folder: Path | None) -> dict[str, float]:
             if isinstance(value, int | float) and not isinstance(value, bool)}
 
 
+TEXT, IMAGE = "text-classification", "image-classification"
+
+
 @dataclass
 class ServedModel:
     """One loaded model with its batcher, its run information and its limits."""
@@ -44,31 +48,48 @@ class ServedModel:
     spec: ModelSpec
     info: dict[str, Any]
     labels: list[str]
-    max_tokens: int
+    max_tokens: int | None  # None for an image model
     device: str
     quantized: str | None
-    batcher: MicroBatcher[str, TextScores]
+    batcher: MicroBatcher[Any, TextScores]  # texts, or decoded images
     explain_model: Any  # fp32 weights: int8 layers have no gradients
-    tokenizer: Any
+    preprocessor: Any  # the tokenizer, or the image processor
     folder: Path | None  # where the card and reports are, when the source is a folder
     metrics: dict[str, float] = field(default_factory=dict)
+    task: str = TEXT
+    examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     @property
-    def task(self) -> str:
-        return str(self.info.get("task", "text-classification"))
+    def is_image(self) -> bool:
+        return self.task == IMAGE
 
-    async def classify(self, texts: list[str]) -> list[TextScores]:
-        return await self.batcher.submit(texts)
+    def check_kind(self, images: bool) -> None:
+        """InputError when a request sends texts to an image model, or images to a text model."""
+        if images != self.is_image:
+            takes, send = (("images", '{"image": "<base64>"}') if self.is_image else ("texts", "a string"))
+            raise InputError(f"Model {self.name!r} ({self.task}) takes {takes}, not "
+                             f"{'images' if images else 'texts'}: send `inputs` as {send}, or pick another "
+                             "model (GET /api/v1/models lists each model's task).")
 
-    async def explain(self, text: str, method: str, steps: int, target: str | None) -> dict[str, Any]:
-        from tp.explain import explain_text
+    async def classify(self, items: list[Any]) -> list[TextScores]:
+        return await self.batcher.submit(items)
 
-        job = partial(explain_text, self.explain_model, self.tokenizer, self.labels, text, self.max_tokens,
-                      method, steps, target)
+    async def explain(self, item: Any, method: str | None, steps: int, target: str | None) -> dict[str, Any]:
+        """Explain one text (a str) or one decoded image, with the fp32 weights, outside any batch."""
+        if self.is_image:
+            from tp.explain_image import explain_image
+
+            job = partial(explain_image, self.explain_model, self.preprocessor, self.labels, item,
+                          method or "saliency", target)
+        else:
+            from tp.explain import explain_text
+
+            job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
+                          method or "gradient_x_input", steps, target)
         return await self.batcher.run_solo(job)
 
 
@@ -98,6 +119,8 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     info = dict(classifier.info)
     if not spec.is_local and not read_run_info(folder):  # a plain Hub model: record its id, not a cache path
         info["base_model"] = spec.source
+    if classifier.task == IMAGE:
+        return load_image_model(spec, classifier, info, folder, settings, telemetry, device, workers)
     positions = getattr(classifier.model.config, "max_position_embeddings", None) or 512
     max_tokens = settings.max_tokens or classifier.max_length
     if max_tokens > positions:
@@ -115,6 +138,31 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
                        "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
                        folder, read_metrics(folder))
+
+
+def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], folder: Path,
+                     settings: ServerSettings, telemetry: Telemetry, device: str, workers: int) -> ServedModel:
+    """The image half of load_served_model: same batcher, int8 and warm-up, images instead of texts."""
+    from PIL import Image
+
+    model = classifier.model.to(device)
+    model.requires_grad_(False)
+    served = quantize_int8(model) if settings.quantize == "int8" else model
+    config = model.config
+    patch = getattr(config, "patch_size", None)
+    size = getattr(config, "image_size", None)
+    tokens = (size // patch) ** 2 + 1 if isinstance(size, int) and isinstance(patch, int) else 1
+    inference = ImageInference(served, classifier.processor, device, tokens,
+                               on_forward=telemetry.forward_observer(spec.name))
+    inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
+    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
+                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+    info.setdefault("task", IMAGE)
+    return ServedModel(spec, info, list(classifier.labels), None, device,
+                       "int8" if settings.quantize == "int8" else None, batcher, model, classifier.processor,
+                       folder, read_metrics(folder), task=IMAGE,
+                       examples=example_images(folder, list(classifier.labels), settings.max_image_bytes))
 
 
 class ModelRegistry:
@@ -153,15 +201,17 @@ class ModelRegistry:
             device = resolve_device(self.settings.device, self.settings.quantize)
             workers, threads = plan_threads(self.settings, device)
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
+            set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
             for spec in self.specs:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
                     self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers)
                 served = self.models[spec.name]
-                log.info("Loaded model %r (%s, %s%s, max %d tokens, %d batch workers x %d threads) in %.1f s",
+                log.info("Loaded model %r (%s, %s%s, %s, %d batch workers x %d threads) in %.1f s",
                          spec.name, served.task, served.device, ", int8" if served.quantized else "",
-                         served.max_tokens, workers, threads, time.perf_counter() - start)
+                         "images" if served.is_image else f"max {served.max_tokens} tokens", workers, threads,
+                         time.perf_counter() - start)
         except Exception as error:  # any failure: the message goes to the log and to /ready
             self.error = f"{type(error).__name__}: {error}" if not isinstance(error, ConfigError) else str(error)
             self.state = "failed"
@@ -194,10 +244,13 @@ class ModelRegistry:
             raise NotReadyError("The models are still loading: retry in a few seconds (GET /api/v1/ready).", 2)
         return self.models[name]
 
-    async def classify(self, name: str | None, texts: list[str]) -> tuple[ServedModel, list[TextScores]]:
+    async def classify(self, name: str | None, items: list[Any],
+                       images: bool = False) -> tuple[ServedModel, list[TextScores]]:
+        """Scores for texts (or decoded images, `images=True`) from the model called `name`."""
         served = self.get(name)
+        served.check_kind(images)
         try:
-            return served, await served.classify(texts)
+            return served, await served.classify(items)
         except OverloadedError:
             self.telemetry.rejected.labels(served.name).inc()
             raise

@@ -1,17 +1,20 @@
 """Request and response bodies of the REST API (and so of the OpenAPI document clients are typed from).
 
-Room for image models: `task` says what a model takes, and `inputs` is a union that can gain an image
-variant (e.g. `{"image": "<base64>"}`) without changing what text clients send or receive.
+`task` says what a model takes; `inputs` is a text, a list of texts, an image `{"image": "<base64>"}` or
+a list of images, so text clients send and receive what they always did.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Task = Literal["text-classification", "image-classification"]
 EXAMPLE_TEXT = "Shares in the carmaker rose 5% after it reported record quarterly profits."
+# an 8x8 grey PNG: the smallest image every served image model can read
+EXAMPLE_IMAGE = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg=="
+IMAGE_SHAPE = '{"image": "<base64 of the file>"}'
 
 
 def check_text(value: Any, where: str) -> str:
@@ -27,11 +30,62 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not silently ignored
 
 
-class PredictRequest(Strict):
-    """One text or a list of texts to classify with one model."""
+class Answer(BaseModel):
+    # a field with a default is still always sent: typed clients see it as required, not optional
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
-    inputs: str | list[str] = Field(description="A text, or a list of texts (up to the server's max_items).",
-                                    examples=[EXAMPLE_TEXT])
+
+class ImageInput(Strict):
+    """One image for an image model."""
+
+    image: str = Field(min_length=1, description="The image file's bytes in base64, or a data URL "
+                       "(`data:image/png;base64,...`). Formats, bytes and pixels: see the model's `limits`.",
+                       examples=[EXAMPLE_IMAGE])
+
+
+def check_image(value: Any, where: str) -> ImageInput:
+    """An ImageInput, or a ValueError saying what to send instead (the bytes are checked later)."""
+    if isinstance(value, ImageInput):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} should be an image object {IMAGE_SHAPE}, got {type(value).__name__}")
+    if "image" not in value:
+        raise ValueError(f"{where} has no `image` key: send {IMAGE_SHAPE}")
+    extra = sorted(set(value) - {"image"})
+    if extra:
+        raise ValueError(f"{where} has {', '.join(map(repr, extra))}: an image object has only `image`")
+    image = value["image"]
+    if not isinstance(image, str) or not image.strip():
+        raise ValueError(f"{where[:-1]}.image` should be the image file in base64 (a non-empty string), "
+                         f"got {type(image).__name__ if not isinstance(image, str) else 'an empty string'}")
+    return ImageInput(image=image)
+
+
+def check_inputs(value: Any, many: bool) -> Any:
+    """Texts stay texts, image objects become ImageInput; one kind per request."""
+    if many and isinstance(value, list):
+        if not value:
+            raise ValueError("`inputs` is an empty list: send at least one text or image")
+        if isinstance(value[0], dict | ImageInput):
+            return [check_image(item, f"`inputs[{i}]`") for i, item in enumerate(value)]
+        return [check_text(item, f"`inputs[{i}]`") for i, item in enumerate(value)]
+    if isinstance(value, str):
+        return check_text(value, "`inputs`")
+    if isinstance(value, dict | ImageInput):
+        return check_image(value, "`inputs`")
+    if not many:
+        raise ValueError(f"`inputs` should be a string (one text) or one image {IMAGE_SHAPE}, "
+                         f"got {type(value).__name__}")
+    raise ValueError(f"`inputs` should be a text or a list of texts, or an image or a list of images "
+                     f"({IMAGE_SHAPE}), got {type(value).__name__}")
+
+
+class PredictRequest(Strict):
+    """Texts for a text model, or images for an image model, to classify with one model."""
+
+    inputs: str | list[str] | ImageInput | list[ImageInput] = Field(
+        description=f"A text or a list of texts (text models), or an image {IMAGE_SHAPE} or a list of images "
+                    "(image models); up to the server's max_items.", examples=[EXAMPLE_TEXT])
     model: str | None = Field(None, description="Name of a served model (GET /models); default: the default model.",
                               examples=["bbc-news-minilm"])
     top_k: int | None = Field(None, ge=1, le=1000, description="Return only the k best labels in `scores`.")
@@ -39,17 +93,12 @@ class PredictRequest(Strict):
     @field_validator("inputs", mode="before")
     @classmethod
     def _check_inputs(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("`inputs` is an empty list: send at least one text")
-            return [check_text(item, f"`inputs[{i}]`") for i, item in enumerate(value)]
-        if isinstance(value, str):
-            return check_text(value, "`inputs`")
-        raise ValueError(f"`inputs` should be a text or a list of texts, got {type(value).__name__}")
+        return check_inputs(value, many=True)
 
     @property
-    def texts(self) -> list[str]:
-        return [self.inputs] if isinstance(self.inputs, str) else list(self.inputs)
+    def items(self) -> list[str] | list[ImageInput]:
+        """The texts, or the images, as a list."""
+        return list(self.inputs) if isinstance(self.inputs, list) else [self.inputs]  # type: ignore[list-item]
 
 
 class LabelScore(BaseModel):
@@ -63,7 +112,8 @@ class Prediction(BaseModel):
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Its probability.")
     scores: list[LabelScore] = Field(description="Labels with probabilities, best first (cut to top_k).")
-    truncated: bool = Field(description="True when the text was longer than max_tokens and was cut to fit.")
+    truncated: bool = Field(description="True when the text was longer than max_tokens and was cut to fit "
+                                        "(always false for images).")
 
 
 class PredictResponse(BaseModel):
@@ -71,24 +121,30 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction] = Field(description="One per input, in the order sent.")
 
 
+ImageMethod = Literal["saliency", "attention_rollout"]
+
+
 class ExplainRequest(Strict):
-    """One text to take through the pipeline, with a per-token attribution.
+    """One text (per-token attributions) or one image (a heatmap) to take through the pipeline.
 
     Gradients need fp32 weights: a server running int8 explains with the fp32 model it quantized.
     """
 
-    inputs: str = Field(description="The text to explain.", examples=[EXAMPLE_TEXT])
+    inputs: str | ImageInput = Field(description=f"The text to explain, or for an image model the image "
+                                                  f"{IMAGE_SHAPE}.", examples=[EXAMPLE_TEXT])
     model: str | None = Field(None, description="Name of a served model; default: the default model.")
-    method: Literal["gradient_x_input", "integrated_gradients"] = Field(
-        "gradient_x_input", description="Attribution on the input embeddings: gradient x input (one backward "
-                                         "pass) or integrated gradients (more faithful, `steps` passes).")
-    steps: int = Field(16, ge=2, le=64, description="Integrated-gradients path points.")
+    method: Literal["gradient_x_input", "integrated_gradients", "saliency", "attention_rollout"] | None = Field(
+        None, description="Texts: attribution on the input embeddings, `gradient_x_input` (the default, one "
+                          "backward pass) or `integrated_gradients` (more faithful, `steps` passes). Images: "
+                          "`saliency` (the default: gradient magnitude on the pixels, smoothed) or "
+                          "`attention_rollout` (attention from the [CLS] token through every layer, per patch).")
+    steps: int = Field(16, ge=2, le=64, description="Integrated-gradients path points (texts).")
     target: str | None = Field(None, description="Label to explain; default: the predicted one.")
 
     @field_validator("inputs", mode="before")
     @classmethod
     def _check_inputs(cls, value: Any) -> Any:
-        return check_text(value, "`inputs`")
+        return check_inputs(value, many=False)
 
 
 class TokenPublic(BaseModel):
@@ -102,8 +158,11 @@ class TokenPublic(BaseModel):
     attribution_scaled: float = Field(description="The attribution divided by the largest magnitude: -1 to 1.")
 
 
-class ExplainResponse(BaseModel):
+class ExplainResponse(Answer):
+    """A text model's explanation."""
+
     model: str
+    task: Literal["text-classification"] = "text-classification"
     tokens: list[TokenPublic]
     logits: list[float] = Field(description="Raw scores, one per label id.")
     probabilities: list[float] = Field(description="softmax(logits).")
@@ -116,14 +175,49 @@ class ExplainResponse(BaseModel):
     truncated: bool
 
 
-class ModelLimits(BaseModel):
+class ImageExplainResponse(Answer):
+    """An image model's explanation: the prediction and a heatmap of what pushed the target's logit."""
+
+    model: str
+    task: Literal["image-classification"] = "image-classification"
+    label: str = Field(description="The predicted label.")
+    score: float = Field(description="Its probability.")
+    target: str = Field(description="The label whose logit the heatmap explains.")
+    method: ImageMethod
+    logits: list[float] = Field(description="Raw scores, one per label id.")
+    probabilities: list[float] = Field(description="softmax(logits).")
+    id2label: dict[str, str]
+    heatmap_png: str = Field(description="The heatmap alone, colour-mapped (dark: no influence, bright: most), "
+                                         "as a base64 PNG of width x height, without a data: prefix.")
+    overlay_png: str = Field(description="The heatmap blended over the input resized to width x height "
+                                         "(base64 PNG).")
+    width: int = Field(description="The model's input width: the size of both PNGs.")
+    height: int = Field(description="The model's input height.")
+
+
+ExplainAnswer = Annotated[ExplainResponse | ImageExplainResponse, Field(discriminator="task")]
+
+
+class ModelLimits(Answer):
     max_items: int = Field(description="Most inputs per request.")
-    max_chars: int | None = Field(description="Most characters per text (text models).")
-    max_tokens: int | None = Field(description="Tokens kept per text; longer texts are cut and flagged.")
+    max_chars: int | None = Field(description="Most characters per text (text models; null for image models).")
+    max_tokens: int | None = Field(description="Tokens kept per text; longer texts are cut and flagged "
+                                               "(null for image models).")
     max_batch_size: int = Field(description="Most inputs in one forward pass.")
+    max_image_bytes: int | None = Field(None, description="Largest image file in bytes (image models; "
+                                                          "null for text models); past it 413.")
+    max_image_pixels: int | None = Field(None, description="Most pixels (width x height) per image (image "
+                                                           "models; null for text models).")
+    image_formats: list[str] | None = Field(None, description="Image formats accepted, e.g. PNG, JPEG (image "
+                                                              "models; null for text models).")
 
 
-class ModelPublic(BaseModel):
+class ImageExample(BaseModel):
+    label: str = Field(description="The label this example shows.")
+    image: str = Field(description="The image as a data URL (`data:image/png;base64,...`).")
+
+
+class ModelPublic(Answer):
     name: str
     task: Task
     default: bool
@@ -134,6 +228,9 @@ class ModelPublic(BaseModel):
     device: str
     quantized: str | None = Field(description="`int8` when served with dynamic quantization.")
     limits: ModelLimits
+    examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
+                                         "per label from the run folder's examples/ (empty when none; always "
+                                         "empty for text models).")
 
 
 class ModelsResponse(BaseModel):

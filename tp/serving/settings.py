@@ -23,6 +23,9 @@ log = logging.getLogger("tp.serving")
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_DIR = ROOT / "models" / "bbc-news-minilm"
+DEFAULT_IMAGE_MODEL_DIR = ROOT / "models" / "digits-vit"  # served beside the text model when present
+DEFAULT_MODELS = {"bbc-news-minilm": DEFAULT_MODEL_DIR, "digits-vit": DEFAULT_IMAGE_MODEL_DIR}
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")  # formats the server can be allowed to decode
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 ORIGIN = re.compile(r"^https?://[^/\s]+$")
 
@@ -50,10 +53,11 @@ def parse_model_spec(entry: str) -> ModelSpec:
     local = Path(source).expanduser()
     if local.is_dir():
         source, is_local = str(local.resolve()), True
-    elif source == str(DEFAULT_MODEL_DIR):
+    elif source in (str(DEFAULT_MODEL_DIR), str(DEFAULT_IMAGE_MODEL_DIR)):
+        recipe = "bbc-minilm-lora.yaml" if source == str(DEFAULT_MODEL_DIR) else "digits-vit.yaml"
         raise ValueError(f"the default model folder {source} is missing: restore it (git checkout models/), "
-                         "train it (python scripts/train.py --config configs/bbc-minilm-lora.yaml --output "
-                         "models), or set TP_MODEL to another run folder, model folder or Hub id")
+                         f"train it (python scripts/train.py --config configs/{recipe} --output models), "
+                         "or set TP_MODEL / TP_MODELS to other run folders, model folders or Hub ids")
     elif source.startswith((".", "/", "~")) or not HUB_ID.match(source) or source.count("/") > 1:
         raise ValueError(f"model folder {source!r} does not exist: give an existing run folder, model "
                          "folder or a Hub id (owner/name)")
@@ -71,10 +75,12 @@ class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TP_", extra="ignore", validate_default=True)
 
     model: str | None = Field(None, description="One model to serve: a run folder, a model folder or a Hub id.")
-    models: str = Field(
-        f"bbc-news-minilm={DEFAULT_MODEL_DIR}",
+    models: str | None = Field(
+        None,
         description="Models to serve, comma-separated `name=source` (a run folder, a model folder or a "
-                    "Hub id); the first is the default unless TP_DEFAULT_MODEL says otherwise.")
+                    "Hub id); the first is the default unless TP_DEFAULT_MODEL says otherwise. Unset: "
+                    "bbc-news-minilm (models/bbc-news-minilm), and digits-vit (models/digits-vit) when that "
+                    "folder exists.")
     default_model: str | None = Field(None, description="Name of the model used when a request names none.")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.")
     workers: int | None = Field(None, ge=1, le=64,
@@ -83,16 +89,25 @@ class ServerSettings(BaseSettings):
     threads: int | None = Field(None, ge=1, le=256,
                                 description="torch threads per batch (default: the CPU's cores / TP_WORKERS).")
     quantize: Literal["none", "int8"] = Field("none", description="`int8`: dynamic int8 Linear layers (CPU).")
-    max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one forward pass.")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="Most inputs (texts or images) in one forward pass.")
     max_batch_wait_ms: float = Field(5.0, ge=0, le=10_000, description="How long a batch waits to fill up.")
-    max_items: int = Field(64, ge=1, le=10_000, description="Most texts in one request.")
+    max_items: int = Field(64, ge=1, le=10_000, description="Most inputs (texts or images) in one request.")
     max_chars: int = Field(50_000, ge=1, le=10_000_000, description="Most characters in one text.")
     max_tokens: int | None = Field(None, ge=8, le=8192,
                                    description="Tokens per text (longer ones are truncated and flagged); "
                                                "default: the length the model was trained with.")
-    max_request_bytes: int = Field(1_048_576, ge=1024, le=1 << 30, description="Largest request body.")
+    max_request_bytes: int = Field(8 << 20, ge=1024, le=1 << 30,
+                                   description="Largest request body, JSON or multipart (8 MiB: one 5 MiB image "
+                                               "in base64 fits).")
+    max_image_bytes: int = Field(5 << 20, ge=1024, le=1 << 30, description="Largest image file (bytes).")
+    max_image_pixels: int = Field(4096 * 4096, ge=64, le=1 << 30,
+                                  description="Most pixels (width x height) per image, checked from the file's "
+                                              "header before decoding: the decompression-bomb guard.")
+    image_formats: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["PNG", "JPEG", "WEBP", "GIF", "BMP"],
+        description=f"Comma-separated image formats accepted (of {', '.join(IMAGE_FORMATS)}).")
     queue_limit: int = Field(256, ge=1, le=1_000_000,
-                             description="Most texts waiting per model; past it requests get 503.")
+                             description="Most inputs waiting per model; past it requests get 503.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS (none by default).")
     api_key: SecretStr | None = Field(None, description="When set, the REST API and the demo require it.")
@@ -118,6 +133,23 @@ class ServerSettings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
                                  "http://localhost:5173")
         return origins
+
+    @field_validator("image_formats", mode="before")
+    @classmethod
+    def _split_formats(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip().upper() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("image_formats")
+    @classmethod
+    def _check_formats(cls, formats: list[str]) -> list[str]:
+        formats = [name.upper().replace("JPG", "JPEG") for name in formats]
+        unknown = [name for name in formats if name not in IMAGE_FORMATS]
+        if unknown or not formats:
+            raise ValueError(f"should be a comma-separated list of {', '.join(IMAGE_FORMATS)}, got "
+                             f"{', '.join(unknown) or 'nothing'}")
+        return list(dict.fromkeys(formats))
 
     @field_validator("api_key")
     @classmethod
@@ -164,7 +196,13 @@ class ServerSettings(BaseSettings):
     @property
     def specs(self) -> list[ModelSpec]:
         """The models to serve, default first; TP_MODEL (one source) wins over TP_MODELS."""
-        entries = [self.model] if self.model else [e for e in self.models.split(",") if e.strip()]
+        if self.model:
+            entries = [self.model]
+        elif self.models is None:  # the shipped text model, and the image model once its folder exists
+            entries = [f"{name}={folder}" for name, folder in DEFAULT_MODELS.items()
+                       if folder == DEFAULT_MODEL_DIR or folder.is_dir()]
+        else:
+            entries = [entry for entry in self.models.split(",") if entry.strip()]
         if not entries:
             raise ValueError("TP_MODELS is empty: name at least one model, e.g. bbc=models/bbc-news-minilm")
         specs = [parse_model_spec(entry) for entry in entries]
@@ -172,11 +210,16 @@ class ServerSettings(BaseSettings):
             specs.sort(key=lambda spec: spec.name != self.default_model)
         return specs
 
+    def check_items(self, items: list[object]) -> None:
+        """InputError when a request has more texts or images than TP_MAX_ITEMS."""
+        if len(items) > self.max_items:
+            kind = "texts" if isinstance(items[0], str) else "images"
+            raise InputError(f"`inputs` has {len(items)} {kind}; the limit is {self.max_items} per request "
+                             "(TP_MAX_ITEMS): split them into several requests.")
+
     def check_texts(self, texts: list[str]) -> None:
         """InputError when a request has too many texts or too long a text (shared by REST and Gradio)."""
-        if len(texts) > self.max_items:
-            raise InputError(f"`inputs` has {len(texts)} texts; the limit is {self.max_items} per request "
-                             "(TP_MAX_ITEMS): split them into several requests.")
+        self.check_items(texts)
         for index, text in enumerate(texts):
             if len(text) > self.max_chars:
                 where = "`inputs`" if len(texts) == 1 else f"`inputs[{index}]`"

@@ -99,9 +99,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Classify one text or a batch of texts
-         * @description Per input: the label, its probability, every label's probability (best first) and whether the text
-         *     was truncated to the model's token limit. Concurrent requests share forward passes (micro-batching).
+         * Classify texts or images
+         * @description Per input: the label, its probability, every label's probability (best first) and whether the text was truncated to the model's token limit (false for images). Texts go to text models, images (`{"image": "<base64>"}`) to image models; the other kind is a 422. Concurrent requests share forward passes (micro-batching). Images also go as `multipart/form-data`: file parts named `files`, optional form fields `model`, `top_k`; the answer is the same.
          */
         post: operations["predict_api_v1_predict_post"];
         delete?: never;
@@ -120,9 +119,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Behind the pipeline: tokens, logits, softmax and token attributions
-         * @description The tokens the model sees (ids, special tokens marked, character offsets), its logits, the softmax
-         *     probabilities, id2label, and how much each token pushed the explained label's logit.
+         * Behind the pipeline: logits, softmax, and token attributions or an image heatmap
+         * @description Texts: the tokens the model sees (ids, special tokens marked, character offsets), its logits, the softmax probabilities, id2label, and how much each token pushed the explained label's logit (`task`: text-classification). Images: the logits, probabilities, id2label and a heatmap of the pixels that pushed it, alone and over the resized input, as base64 PNGs (`task`: image-classification). An image also goes as `multipart/form-data`: one file part named `files`, optional form fields `model`, `method`, `target`.
          */
         post: operations["explain_api_v1_explain_post"];
         delete?: never;
@@ -159,33 +157,31 @@ export interface components {
         };
         /**
          * ExplainRequest
-         * @description One text to take through the pipeline, with a per-token attribution.
+         * @description One text (per-token attributions) or one image (a heatmap) to take through the pipeline.
          *
          *     Gradients need fp32 weights: a server running int8 explains with the fp32 model it quantized.
          */
         ExplainRequest: {
             /**
              * Inputs
-             * @description The text to explain.
+             * @description The text to explain, or for an image model the image {"image": "<base64 of the file>"}.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
-            inputs: string;
+            inputs: string | components["schemas"]["ImageInput"];
             /**
              * Model
              * @description Name of a served model; default: the default model.
              * @example bbc-news-minilm
              */
-            model?: "bbc-news-minilm" | null;
+            model?: ("bbc-news-minilm" | "digits-vit") | null;
             /**
              * Method
-             * @description Attribution on the input embeddings: gradient x input (one backward pass) or integrated gradients (more faithful, `steps` passes).
-             * @default gradient_x_input
-             * @enum {string}
+             * @description Texts: attribution on the input embeddings, `gradient_x_input` (the default, one backward pass) or `integrated_gradients` (more faithful, `steps` passes). Images: `saliency` (the default: gradient magnitude on the pixels, smoothed) or `attention_rollout` (attention from the [CLS] token through every layer, per patch).
              */
-            method: "gradient_x_input" | "integrated_gradients";
+            method?: ("gradient_x_input" | "integrated_gradients" | "saliency" | "attention_rollout") | null;
             /**
              * Steps
-             * @description Integrated-gradients path points.
+             * @description Integrated-gradients path points (texts).
              * @default 16
              */
             steps: number;
@@ -195,10 +191,18 @@ export interface components {
              */
             target?: string | null;
         };
-        /** ExplainResponse */
+        /**
+         * ExplainResponse
+         * @description A text model's explanation.
+         */
         ExplainResponse: {
             /** Model */
             model: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "text-classification";
             /** Tokens */
             tokens: components["schemas"]["TokenPublic"][];
             /**
@@ -244,6 +248,98 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /** ImageExample */
+        ImageExample: {
+            /**
+             * Label
+             * @description The label this example shows.
+             */
+            label: string;
+            /**
+             * Image
+             * @description The image as a data URL (`data:image/png;base64,...`).
+             */
+            image: string;
+        };
+        /**
+         * ImageExplainResponse
+         * @description An image model's explanation: the prediction and a heatmap of what pushed the target's logit.
+         */
+        ImageExplainResponse: {
+            /** Model */
+            model: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "image-classification";
+            /**
+             * Label
+             * @description The predicted label.
+             */
+            label: string;
+            /**
+             * Score
+             * @description Its probability.
+             */
+            score: number;
+            /**
+             * Target
+             * @description The label whose logit the heatmap explains.
+             */
+            target: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "saliency" | "attention_rollout";
+            /**
+             * Logits
+             * @description Raw scores, one per label id.
+             */
+            logits: number[];
+            /**
+             * Probabilities
+             * @description softmax(logits).
+             */
+            probabilities: number[];
+            /** Id2Label */
+            id2label: {
+                [key: string]: string;
+            };
+            /**
+             * Heatmap Png
+             * @description The heatmap alone, colour-mapped (dark: no influence, bright: most), as a base64 PNG of width x height, without a data: prefix.
+             */
+            heatmap_png: string;
+            /**
+             * Overlay Png
+             * @description The heatmap blended over the input resized to width x height (base64 PNG).
+             */
+            overlay_png: string;
+            /**
+             * Width
+             * @description The model's input width: the size of both PNGs.
+             */
+            width: number;
+            /**
+             * Height
+             * @description The model's input height.
+             */
+            height: number;
+        };
+        /**
+         * ImageInput
+         * @description One image for an image model.
+         */
+        ImageInput: {
+            /**
+             * Image
+             * @description The image file's bytes in base64, or a data URL (`data:image/png;base64,...`). Formats, bytes and pixels: see the model's `limits`.
+             * @example iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg==
+             */
+            image: string;
         };
         /** LabelScore */
         LabelScore: {
@@ -294,12 +390,12 @@ export interface components {
             max_items: number;
             /**
              * Max Chars
-             * @description Most characters per text (text models).
+             * @description Most characters per text (text models; null for image models).
              */
             max_chars: number | null;
             /**
              * Max Tokens
-             * @description Tokens kept per text; longer texts are cut and flagged.
+             * @description Tokens kept per text; longer texts are cut and flagged (null for image models).
              */
             max_tokens: number | null;
             /**
@@ -307,6 +403,21 @@ export interface components {
              * @description Most inputs in one forward pass.
              */
             max_batch_size: number;
+            /**
+             * Max Image Bytes
+             * @description Largest image file in bytes (image models; null for text models); past it 413.
+             */
+            max_image_bytes: number | null;
+            /**
+             * Max Image Pixels
+             * @description Most pixels (width x height) per image (image models; null for text models).
+             */
+            max_image_pixels: number | null;
+            /**
+             * Image Formats
+             * @description Image formats accepted, e.g. PNG, JPEG (image models; null for text models).
+             */
+            image_formats: string[] | null;
         };
         /** ModelPublic */
         ModelPublic: {
@@ -346,6 +457,11 @@ export interface components {
              */
             quantized: string | null;
             limits: components["schemas"]["ModelLimits"];
+            /**
+             * Examples
+             * @description Image models: one example image per label from the run folder's examples/ (empty when none; always empty for text models).
+             */
+            examples: components["schemas"]["ImageExample"][];
         };
         /** ModelsResponse */
         ModelsResponse: {
@@ -356,21 +472,21 @@ export interface components {
         };
         /**
          * PredictRequest
-         * @description One text or a list of texts to classify with one model.
+         * @description Texts for a text model, or images for an image model, to classify with one model.
          */
         PredictRequest: {
             /**
              * Inputs
-             * @description A text, or a list of texts (up to the server's max_items).
+             * @description A text or a list of texts (text models), or an image {"image": "<base64 of the file>"} or a list of images (image models); up to the server's max_items.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
-            inputs: string | string[];
+            inputs: string | string[] | components["schemas"]["ImageInput"] | components["schemas"]["ImageInput"][];
             /**
              * Model
              * @description Name of a served model (GET /models); default: the default model.
              * @example bbc-news-minilm
              */
-            model?: "bbc-news-minilm" | null;
+            model?: ("bbc-news-minilm" | "digits-vit") | null;
             /**
              * Top K
              * @description Return only the k best labels in `scores`.
@@ -412,7 +528,7 @@ export interface components {
             scores: components["schemas"]["LabelScore"][];
             /**
              * Truncated
-             * @description True when the text was longer than max_tokens and was cut to fit.
+             * @description True when the text was longer than max_tokens and was cut to fit (always false for images).
              */
             truncated: boolean;
         };
@@ -668,6 +784,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PredictRequest"];
+                "multipart/form-data": {
+                    /** @description One or more image files (repeat the `files` part). */
+                    files: string[];
+                    /**
+                     * @description Name of a served model (GET /models); default: the default model.
+                     * @enum {string}
+                     */
+                    model?: "bbc-news-minilm" | "digits-vit";
+                    /** @description Return only the k best labels. */
+                    top_k?: number;
+                };
             };
         };
         responses: {
@@ -737,6 +864,22 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ExplainRequest"];
+                "multipart/form-data": {
+                    /** @description One image file. */
+                    files: string[];
+                    /**
+                     * @description Name of a served model (GET /models); default: the default model.
+                     * @enum {string}
+                     */
+                    model?: "bbc-news-minilm" | "digits-vit";
+                    /**
+                     * @description Default: saliency.
+                     * @enum {string}
+                     */
+                    method?: "saliency" | "attention_rollout";
+                    /** @description Label to explain; default: the predicted one. */
+                    target?: string;
+                };
             };
         };
         responses: {
@@ -746,7 +889,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExplainResponse"];
+                    "application/json": components["schemas"]["ExplainResponse"] | components["schemas"]["ImageExplainResponse"];
                 };
             };
             /** @description Missing or wrong API key (only when the server sets TP_API_KEY). */

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tp.errors import InputError, TpError
-from tp.serving.errors import UnavailableError
+from tp.serving.errors import TooLargeError, UnavailableError
 
 log = logging.getLogger("tp.serving")
 EXAMPLE_BODY = '{"inputs": "some text"}'
@@ -63,6 +63,8 @@ async def http_handler(request: Request, exc: StarletteHTTPException) -> JSONRes
 
 async def tp_handler(request: Request, exc: TpError) -> JSONResponse:
     """tp's exceptions, by kind: the client's input, a busy or loading server, or a server fault."""
+    if isinstance(exc, TooLargeError):
+        return _error(413, str(exc))
     if isinstance(exc, InputError):
         return _error(422, str(exc))
     if isinstance(exc, UnavailableError):

@@ -13,6 +13,7 @@ from typing import Any
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tp.serving.api.multipart import UPLOAD_ROUTES, UploadError, form_as_json
 from tp.serving.telemetry import Telemetry
 
 API_PREFIX = "/api/"
@@ -26,11 +27,15 @@ async def send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def is_json(content_type: str) -> bool:
+def media_type(content_type: str) -> str:
     message = email.message.Message()
     message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+    return message.get_content_type() if content_type else ""
+
+
+def is_json(content_type: str) -> bool:
+    maintype, _, subtype = media_type(content_type).partition("/")
+    return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 class RootPathMiddleware:
@@ -46,14 +51,15 @@ class RootPathMiddleware:
 
 
 class BodyGuardMiddleware:
-    """On /api/*: JSON bodies only (415), at most `max_bytes` of them (413), before any parsing."""
+    """On /api/*: JSON bodies (or image uploads where a route takes them) only (415), at most `max_bytes`
+    of them (413), before any parsing. An upload is then handed on as its JSON equivalent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, max_files: int = 64) -> None:
+        self.app, self.max_bytes, self.max_files = app, max_bytes, max_files
 
     def _too_large(self, size: int | str) -> str:
         return (f"The request body is {size} bytes; the limit is {self.max_bytes} (TP_MAX_REQUEST_BYTES): "
-                "send fewer or shorter texts per request.")
+                "send fewer or shorter texts, or fewer or smaller images, per request.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] not in BODY_METHODS
@@ -62,10 +68,13 @@ class BodyGuardMiddleware:
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         content_type = headers.get("content-type", "")
-        if not is_json(content_type):
+        uploads = UPLOAD_ROUTES.get(get_route_path(scope).rstrip("/"))
+        upload = uploads is not None and media_type(content_type) == "multipart/form-data"
+        if not is_json(content_type) and not upload:
             got = f"got {content_type!r}" if content_type else "none was sent"
-            await send_json(send, 415, f"Send the body as JSON with the header Content-Type: application/json "
-                                       f"({got}).")
+            files = " (or, to upload images, multipart/form-data)" if uploads is not None else ""
+            await send_json(send, 415, f"Send the body as JSON with the header Content-Type: application/json"
+                                       f"{files} ({got}).")
             return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -84,6 +93,16 @@ class BodyGuardMiddleware:
                 return
             more = message.get("more_body", False)
         body, sent = b"".join(chunks), False
+        if upload:
+            try:
+                body = await form_as_json(scope, body, bool(uploads), self.max_files)
+            except UploadError as error:
+                await send_json(send, 422, str(error))
+                return
+            # in place, not a copy: the metrics middleware reads the route that routing stores in this scope
+            scope["headers"] = [*(item for item in scope["headers"]
+                                  if item[0].lower() not in (b"content-type", b"content-length")),
+                                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
         async def replay() -> Message:
             nonlocal sent

@@ -1,7 +1,8 @@
 """The OpenAPI document states this server's own limits, so generated clients and tests know them.
 
 Pydantic writes the static shape of each body; this adds what is only known from the settings: the
-most texts per request, the most characters per text, the served models' names and labels.
+most inputs per request, the most characters per text, the served models' names and labels, and the
+multipart/form-data upload bodies beside the JSON ones.
 """
 
 from __future__ import annotations
@@ -20,19 +21,30 @@ def _text_schema(settings: ServerSettings) -> dict[str, Any]:
 
 def _limit_body(body: dict[str, Any], settings: ServerSettings, names: list[str], many: bool) -> None:
     properties = body.get("properties", {})
-    text = _text_schema(settings)
+    text, image = _text_schema(settings), {"$ref": "#/components/schemas/ImageInput"}
     if many:
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": settings.max_items}
-        properties["inputs"]["anyOf"] = [text, texts]
+        images = {"type": "array", "items": image, "minItems": 1, "maxItems": settings.max_items}
+        properties["inputs"]["anyOf"] = [text, texts, image, images]
     else:
-        properties["inputs"].update(text)
+        properties["inputs"]["anyOf"] = [text, image]
     properties["model"]["anyOf"] = [{"type": "string", "enum": names}, {"type": "null"}]
     properties["model"]["examples"] = names[:1]
 
 
-def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registry: ModelRegistry) -> dict[str, Any]:
+def _limit_upload(operation: dict[str, Any], settings: ServerSettings, names: list[str]) -> None:
+    form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {}).get("schema")
+    if form is not None:
+        if "top_k" in form["properties"]:  # several files (predict), else one (explain)
+            form["properties"]["files"]["maxItems"] = settings.max_items
+        form["properties"]["model"]["enum"] = names
+
+
+def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registry: ModelRegistry,
+                       names: list[str] | None = None) -> dict[str, Any]:
+    """The document with the settings' limits and the served models' names (or `names`)."""
     components = schema.get("components", {}).get("schemas", {})
-    names = registry.names
+    names = names or registry.names
     if "PredictRequest" in components:
         _limit_body(components["PredictRequest"], settings, names, many=True)
     if "ExplainRequest" in components:
@@ -42,9 +54,17 @@ def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registr
             target = components["ExplainRequest"]["properties"]["target"]
             target["anyOf"] = [{"type": "string", "enum": labels}, {"type": "null"}]
     predict = schema.get("paths", {}).get("/api/v1/predict", {}).get("post", {})
+    for path in ("/api/v1/predict", "/api/v1/explain"):
+        _limit_upload(schema.get("paths", {}).get(path, {}).get("post", {}), settings, names)
     examples = predict.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
     if "named model" in examples:
         examples["named model"]["value"]["model"] = names[0]
+    served_images = [name for name in registry.names if registry.run_info(name).get("task") == "image-classification"]
+    for path, example in (("/api/v1/predict", "one image"), ("/api/v1/explain", "image saliency")):
+        operation = schema.get("paths", {}).get(path, {}).get("post", {})
+        found = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
+        if example in found and served_images:  # else the example keeps the default image model's name
+            found[example]["value"]["model"] = served_images[0]
     return schema
 
 

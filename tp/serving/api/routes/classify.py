@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from starlette.concurrency import run_in_threadpool
 
+from tp.errors import InputError
 from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, Settings
+from tp.serving.api.multipart import form_schema
 from tp.serving.api.responses import BODY_ERRORS
+from tp.serving.images import decode_images, image_limits
 from tp.serving.inference import TextScores, ranked_labels
 from tp.serving.schemas import (
+    EXAMPLE_IMAGE,
     EXAMPLE_TEXT,
+    ExplainAnswer,
     ExplainRequest,
     ExplainResponse,
+    ImageExplainResponse,
+    ImageInput,
     LabelScore,
     Prediction,
     PredictRequest,
@@ -27,12 +35,33 @@ PREDICT_EXAMPLES: dict[str, Any] = {
     "several texts": {"summary": "Several texts, two best labels each", "value": {
         "inputs": [EXAMPLE_TEXT, "The striker scored twice as the champions won the derby 3-1."], "top_k": 2}},
     "named model": {"summary": "Choose a model by name", "value": {"inputs": EXAMPLE_TEXT, "model": "bbc-news-minilm"}},
+    "one image": {"summary": "One image (base64) for an image model, three best labels",
+                  "value": {"inputs": {"image": EXAMPLE_IMAGE}, "model": "digits-vit", "top_k": 3}},
 }
 EXPLAIN_EXAMPLES: dict[str, Any] = {
     "gradient x input": {"summary": "Gradient x input (fast)", "value": {"inputs": EXAMPLE_TEXT}},
     "integrated gradients": {"summary": "Integrated gradients, 16 steps", "value": {
         "inputs": EXAMPLE_TEXT, "method": "integrated_gradients", "steps": 16}},
+    "image saliency": {"summary": "An image's saliency heatmap (image models)", "value": {
+        "inputs": {"image": EXAMPLE_IMAGE}, "model": "digits-vit", "method": "saliency"}},
 }
+FORM_MODEL = {"type": "string", "description": "Name of a served model (GET /models); default: the default model."}
+PREDICT_UPLOAD = {"requestBody": {"content": form_schema(many=True, fields={
+    "model": FORM_MODEL,
+    "top_k": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Return only the k best labels."},
+})}}
+EXPLAIN_UPLOAD = {"requestBody": {"content": form_schema(many=False, fields={
+    "model": FORM_MODEL,
+    "method": {"type": "string", "enum": ["saliency", "attention_rollout"], "description": "Default: saliency."},
+    "target": {"type": "string", "description": "Label to explain; default: the predicted one."},
+})}}
+UPLOADS = ("Images also go as `multipart/form-data`: file parts named `files`, optional form fields `model`, "
+           "`top_k`; the answer is the same.")
+
+
+async def images_of(items: list[ImageInput], settings: Any, one: bool = False) -> list[Any]:
+    """Decode the request's images off the event loop (a large PNG takes a while), within the limits."""
+    return await run_in_threadpool(decode_images, [item.image for item in items], image_limits(settings), one)
 
 
 def to_prediction(labels: list[str], scores: TextScores, top_k: int | None) -> Prediction:
@@ -41,25 +70,49 @@ def to_prediction(labels: list[str], scores: TextScores, top_k: int | None) -> P
                       scores=[LabelScore(label=label, score=score) for label, score in ranked])
 
 
-@router.post("/predict", summary="Classify one text or a batch of texts", responses=BODY_ERRORS)
+@router.post("/predict", summary="Classify texts or images", responses=BODY_ERRORS, openapi_extra=PREDICT_UPLOAD,
+             description="Per input: the label, its probability, every label's probability (best first) and "
+                         "whether the text was truncated to the model's token limit (false for images). "
+                         "Texts go to text models, images (`{\"image\": \"<base64>\"}`) to image models; "
+                         "the other kind is a 422. Concurrent requests share forward passes (micro-batching). "
+                         + UPLOADS)
 async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
                   registry: Registry, settings: Settings) -> PredictResponse:
-    """Per input: the label, its probability, every label's probability (best first) and whether the text
-    was truncated to the model's token limit. Concurrent requests share forward passes (micro-batching)."""
-    texts = request.texts
-    settings.check_texts(texts)
-    served, scores = await registry.classify(request.model, texts)
+    items = request.items
+    settings.check_items(items)
+    images = isinstance(items[0], ImageInput)
+    registry.get(request.model).check_kind(images)  # before any decoding: a quick 422 for the wrong kind
+    if images:
+        served, scores = await registry.classify(request.model, await images_of(items, settings), images=True)
+    else:
+        settings.check_texts(items)
+        served, scores = await registry.classify(request.model, items)
     return PredictResponse(model=served.name,
                            predictions=[to_prediction(served.labels, row, request.top_k) for row in scores])
 
 
-@router.post("/explain", summary="Behind the pipeline: tokens, logits, softmax and token attributions",
-             responses=BODY_ERRORS)
+@router.post("/explain", summary="Behind the pipeline: logits, softmax, and token attributions or an image heatmap",
+             responses=BODY_ERRORS, openapi_extra=EXPLAIN_UPLOAD,
+             description="Texts: the tokens the model sees (ids, special tokens marked, character offsets), "
+                         "its logits, the softmax probabilities, id2label, and how much each token pushed the "
+                         "explained label's logit (`task`: text-classification). Images: the logits, "
+                         "probabilities, id2label and a heatmap of the pixels that pushed it, alone and over "
+                         "the resized input, as base64 PNGs (`task`: image-classification). An image also "
+                         "goes as `multipart/form-data`: one file part named `files`, optional form fields "
+                         "`model`, `method`, `target`.")
 async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLAIN_EXAMPLES)],
-                  registry: Registry, settings: Settings) -> ExplainResponse:
-    """The tokens the model sees (ids, special tokens marked, character offsets), its logits, the softmax
-    probabilities, id2label, and how much each token pushed the explained label's logit."""
-    settings.check_texts([request.inputs])
+                  registry: Registry, settings: Settings) -> ExplainAnswer:
     served = registry.get(request.model)
+    images = isinstance(request.inputs, ImageInput)
+    served.check_kind(images)
+    methods = ("saliency", "attention_rollout") if images else ("gradient_x_input", "integrated_gradients")
+    if request.method is not None and request.method not in methods:
+        raise InputError(f"`method` {request.method!r} is for {'texts' if images else 'images'}: "
+                         f"this {served.task} model takes {' or '.join(methods)}.")
+    if images:
+        (image,) = await images_of([request.inputs], settings, one=True)
+        result = await served.explain(image, request.method, request.steps, request.target)
+        return ImageExplainResponse(model=served.name, **result)
+    settings.check_texts([request.inputs])
     result = await served.explain(request.inputs, request.method, request.steps, request.target)
     return ExplainResponse(model=served.name, **result)

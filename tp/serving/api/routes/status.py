@@ -9,7 +9,15 @@ from tp.serving.api.deps import Registry, Settings, TelemetryDep
 from tp.serving.api.responses import ERRORS
 from tp.serving.errors import NotReadyError
 from tp.serving.registry import ServedModel
-from tp.serving.schemas import ErrorPublic, HealthResponse, ModelLimits, ModelPublic, ModelsResponse, ReadyResponse
+from tp.serving.schemas import (
+    ErrorPublic,
+    HealthResponse,
+    ImageExample,
+    ModelLimits,
+    ModelPublic,
+    ModelsResponse,
+    ReadyResponse,
+)
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
 protected = APIRouter(prefix=API_PREFIX, tags=["status"])  # behind the API key when one is set
@@ -29,14 +37,21 @@ async def ready(registry: Registry) -> ReadyResponse:
     return ReadyResponse(models=registry.names)
 
 
+def model_limits(served: ServedModel, settings: Settings) -> ModelLimits:
+    common = {"max_items": settings.max_items, "max_batch_size": settings.max_batch_size}
+    if served.is_image:
+        return ModelLimits(**common, max_chars=None, max_tokens=None, max_image_bytes=settings.max_image_bytes,
+                           max_image_pixels=settings.max_image_pixels, image_formats=settings.image_formats)
+    return ModelLimits(**common, max_chars=settings.max_chars, max_tokens=served.max_tokens)
+
+
 def model_public(served: ServedModel, settings: Settings, default: bool) -> ModelPublic:
     data = served.info.get("data") or {}
     return ModelPublic(
         name=served.name, task=served.task, default=default, labels=served.labels,
         base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
-        device=served.device, quantized=served.quantized,
-        limits=ModelLimits(max_items=settings.max_items, max_chars=settings.max_chars,
-                           max_tokens=served.max_tokens, max_batch_size=settings.max_batch_size))
+        device=served.device, quantized=served.quantized, limits=model_limits(served, settings),
+        examples=[ImageExample(label=label, image=url) for label, url in served.examples])
 
 
 @protected.get("/models", summary="The served models: labels, base model, dataset, test metrics, limits",
