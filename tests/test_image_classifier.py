@@ -54,3 +54,26 @@ def test_text_model_still_loads_as_text(tiny_bert_dir: Path, tmp_path: Path) -> 
     model.save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(tiny_bert_dir).save_pretrained(tmp_path)
     assert isinstance(load_classifier(tmp_path), TextClassifier)
+
+
+def test_fast_lora_merge_equals_peft_merge_on_the_shipped_adapter() -> None:
+    """The peft-free merge used for serving gives the same model as peft's merge_and_unload."""
+    import json
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from tp.classifier import merge_adapter
+    from tp.sources import resolve_model_source
+
+    run = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
+    info = json.loads((run / "tp.json").read_text())
+    fast = merge_adapter(run / "adapter", info["base_model"], info["labels"]).eval()
+    slow = merge_adapter(run / "adapter", info["base_model"], info["labels"], use_peft=True).eval()
+    fast_state, slow_state = fast.state_dict(), slow.state_dict()
+    assert fast_state.keys() == slow_state.keys()
+    assert max((fast_state[k] - slow_state[k]).abs().max().item() for k in fast_state) < 1e-5
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(info["base_model"]).path)
+    batch = tokenizer(info["examples"], truncation=True, max_length=64, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        assert torch.allclose(fast(**batch).logits, slow(**batch).logits, atol=1e-4)

@@ -34,23 +34,24 @@ def has_weights(folder: Path) -> bool:
 
 
 def _auto_classes(image: bool) -> tuple[Any, Any]:
-    """(model class, preprocessor class) for a text or an image classifier."""
-    from transformers import (
-        AutoImageProcessor,
-        AutoModelForImageClassification,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-    )
-
+    """(model class, preprocessor class) for a text or an image classifier; only that task's are imported."""
     if image:
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
+
         return AutoModelForImageClassification, AutoImageProcessor
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
     return AutoModelForSequenceClassification, AutoTokenizer
 
 
-def merge_adapter(adapter_dir: Path, base: str, labels: list[str],
-                  trust_remote_code: bool = False, image: bool = False) -> torch.nn.Module:
-    """Apply a saved LoRA adapter (with its head) to a fresh fp32 base and merge it."""
-    from peft import PeftModel
+def merge_adapter(adapter_dir: Path, base: str, labels: list[str], trust_remote_code: bool = False,
+                  image: bool = False, use_peft: bool = False) -> torch.nn.Module:
+    """Apply a saved LoRA adapter (with its head) to a fresh fp32 base and merge it.
+
+    Plain LoRA adapters merge without importing peft (tp.lora_merge: seconds less of cold start); other
+    adapter kinds, or `use_peft=True`, go through peft's merge_and_unload.
+    """
+    from tp.lora_merge import merge_lora_weights
 
     source = resolve_model_source(base)
     model_class, _ = _auto_classes(image)
@@ -58,8 +59,11 @@ def merge_adapter(adapter_dir: Path, base: str, labels: list[str],
         source.path, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=trust_remote_code,
         **({"ignore_mismatched_sizes": True} if image else {}))  # an image base may carry a 1000-class head
-    model = PeftModel.from_pretrained(model, str(adapter_dir))
-    merged = model.merge_and_unload()
+    merged = None if use_peft else merge_lora_weights(model, adapter_dir)
+    if merged is None:
+        from peft import PeftModel
+
+        merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.name_or_path = base
     return merged
 
