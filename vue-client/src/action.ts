@@ -1,10 +1,13 @@
 // A view's action (a request, usually): busy while it runs, its error kept for the user, cancellable.
 import { onBeforeUnmount, ref, shallowRef } from 'vue'
-import type { MessageKey } from './i18n'
+import type { MessageKey, Params } from './i18n'
 
 /** A mistake the client catches before asking the server (shown translated). */
 export class UserError extends Error {
-  constructor(readonly key: MessageKey) {
+  constructor(
+    readonly key: MessageKey,
+    readonly params: Params = {},
+  ) {
     super(key)
     this.name = 'UserError'
   }

@@ -10,13 +10,21 @@ export type PredictRequest = AnyModel<Schemas['PredictRequest']>
 export type PredictResponse = Schemas['PredictResponse']
 export type Prediction = Schemas['Prediction']
 export type LabelScore = Schemas['LabelScore']
-export type ExplainRequest = AnyModel<Schemas['ExplainRequest']>
 export type ExplainResponse = Schemas['ExplainResponse']
+export type ImageExplainResponse = Schemas['ImageExplainResponse']
 export type TokenPublic = Schemas['TokenPublic']
 export type ModelsResponse = Schemas['ModelsResponse']
 export type ModelPublic = Schemas['ModelPublic']
 export type ModelEvaluation = Schemas['ModelEvaluation']
-export type ExplainMethod = ExplainRequest['method']
+export type ImageExample = Schemas['ImageExample']
+export type ImageInput = Schemas['ImageInput']
+export type ImageLimits = Pick<Schemas['ModelLimits'], 'max_image_bytes' | 'max_image_pixels' | 'image_formats'>
+// POST /explain takes a text or an image; what comes back depends on the model's task
+export type ImageExplainMethod = ImageExplainResponse['method']
+export type ExplainMethod = Exclude<NonNullable<Schemas['ExplainRequest']['method']>, ImageExplainMethod>
+type AnyExplainRequest = AnyModel<Schemas['ExplainRequest']>
+export type ExplainRequest = AnyExplainRequest & { inputs: string; method?: ExplainMethod | null }
+export type ImageExplainRequest = Omit<AnyExplainRequest, 'steps'> & { inputs: ImageInput; method?: ImageExplainMethod | null }
 
 /** An answer that is not 2xx (status > 0), or no answer at all (status 0: network failure). */
 export class ApiError extends Error {
@@ -122,4 +130,6 @@ export const api = {
   evaluation: (model: string) => request<ModelEvaluation>(`api/v1/models/${encodeURIComponent(model)}/evaluation`),
   predict: (body: PredictRequest, signal?: AbortSignal) => post<PredictResponse>('api/v1/predict', body, signal),
   explain: (body: ExplainRequest, signal?: AbortSignal) => post<ExplainResponse>('api/v1/explain', body, signal),
+  explainImage: (body: ImageExplainRequest, signal?: AbortSignal) =>
+    post<ImageExplainResponse>('api/v1/explain', body, signal),
 }

@@ -31,29 +31,34 @@ export function columnToItems(table: Table, column: number): BatchItem[] {
     .filter((item) => item.text !== '')
 }
 
-/** Requests of at most `maxItems` texts and about `maxBytes` of text each (one long text still goes alone). */
-export function chunkItems(items: BatchItem[], maxItems: number, maxBytes = MAX_REQUEST_BYTES): BatchItem[][] {
-  const encoder = new TextEncoder()
-  const chunks: BatchItem[][] = []
-  let chunk: BatchItem[] = []
+/** Requests of at most `maxItems` items and about `maxBytes` each (one large item still goes alone). */
+export function chunkBySize<T>(items: T[], maxItems: number, size: (item: T) => number, maxBytes = MAX_REQUEST_BYTES): T[][] {
+  const chunks: T[][] = []
+  let chunk: T[] = []
   let bytes = 0
   for (const item of items) {
-    const size = encoder.encode(item.text).length + 8 // quotes, comma, a few escapes
-    if (chunk.length && (chunk.length >= maxItems || bytes + size > maxBytes)) {
+    const itemBytes = size(item)
+    if (chunk.length && (chunk.length >= maxItems || bytes + itemBytes > maxBytes)) {
       chunks.push(chunk)
       chunk = []
       bytes = 0
     }
     chunk.push(item)
-    bytes += size
+    bytes += itemBytes
   }
   if (chunk.length) chunks.push(chunk)
   return chunks
 }
 
-/** One line per text: where it came from, the text, the label, its probability, then every label's. */
-export function resultsToCsv(results: BatchResult[], labels: string[]): string {
-  const header = ['row', 'text', 'label', 'score', ...labels.map((label) => `p_${label}`), 'truncated']
+/** Requests of at most `maxItems` texts and about `maxBytes` of text each (one long text still goes alone). */
+export function chunkItems(items: BatchItem[], maxItems: number, maxBytes = MAX_REQUEST_BYTES): BatchItem[][] {
+  const encoder = new TextEncoder()
+  return chunkBySize(items, maxItems, (item) => encoder.encode(item.text).length + 8, maxBytes) // quotes, comma, a few escapes
+}
+
+/** One line per text (or image file): where it came from, the text, the label, its probability, then every label's. */
+export function resultsToCsv(results: BatchResult[], labels: string[], textColumn = 'text'): string {
+  const header = ['row', textColumn, 'label', 'score', ...labels.map((label) => `p_${label}`), 'truncated']
   const lines = results.map(({ row, text, prediction }) => {
     const scores = new Map(prediction.scores.map((s) => [s.label, s.score]))
     return [row, text, prediction.label, prediction.score, ...labels.map((l) => scores.get(l) ?? ''), prediction.truncated]

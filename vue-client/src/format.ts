@@ -25,3 +25,11 @@ export function metricValue(name: string, value: number): string {
   if (Number.isInteger(value)) return decimal(value, 0)
   return Math.abs(value) < 1e-3 ? value.toExponential(2) : decimal(value, 4)
 }
+
+/** A file size: 812 B, 41.2 KB, 3.1 MB (41,2 Ko in French; powers of 1024, as file managers show them). */
+export function bytes(value: number): string {
+  const [b, kb, mb] = locale.value === 'fr' ? ['o', 'Ko', 'Mo'] : ['B', 'KB', 'MB']
+  if (value < 1024) return `${decimal(value, 0)} ${b}`
+  if (value < 1024 ** 2) return `${decimal(value / 1024, 1)} ${kb}`
+  return `${decimal(value / 1024 ** 2, 1)} ${mb}`
+}

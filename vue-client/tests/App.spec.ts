@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from '../src/App.vue'
 import { setApiKey } from '../src/api'
 import { setLocale } from '../src/i18n'
-import { evaluation, json, model, prediction, sentBody, stubFetch, type Handler } from './helpers'
+import { evaluation, imageModel, json, model, prediction, sentBody, stubFetch, type Handler } from './helpers'
 
 const TWO_MODELS = { default: 'bbc', models: [model({ name: 'bbc' }), model({ name: 'bbc-int8', default: false })] }
 
@@ -129,6 +129,35 @@ describe('App', () => {
     await wrapper.get('main button').trigger('click')
     await flushPromises()
     expect(wrapper.find('textarea').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
+  it('turns each view into its image counterpart when the chosen model classifies images', async () => {
+    server({ default: 'bbc', models: [model({ name: 'bbc' }), imageModel()] })
+    const wrapper = mount(App)
+    await flushPromises()
+    await wrapper.get('textarea').setValue('kept')
+    await wrapper.get('header select').setValue('digits-vit')
+    expect(wrapper.find('textarea').exists()).toBe(false)
+    expect(document.title).toBe('tp · image classifier')
+    expect(wrapper.get('main input[type="file"]').attributes('multiple')).toBeUndefined()
+    expect(wrapper.findAll('[data-testid="image-examples"] button')).toHaveLength(10)
+
+    location.hash = '#batch'
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await flushPromises()
+    expect(wrapper.get('main input[type="file"]').attributes('multiple')).toBeDefined()
+    location.hash = '#model'
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await flushPromises()
+    expect(wrapper.get('main').text()).toContain('Image formats')
+    expect(wrapper.get('main').text()).toContain('PNG, JPEG')
+
+    location.hash = '#classify'
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await wrapper.get('header select').setValue('bbc')
+    await flushPromises()
+    expect((wrapper.get('textarea').element as HTMLTextAreaElement).value).toBe('kept') // the text view was kept apart
     wrapper.unmount()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chunkItems, columnToItems, linesToItems, resultsToCsv } from '../src/batch'
+import { chunkBySize, chunkItems, columnToItems, linesToItems, resultsToCsv } from '../src/batch'
 import { parseCsv, readTable } from '../src/csv'
 import { LABELS, prediction } from './helpers'
 
@@ -33,6 +33,14 @@ describe('chunkItems', () => {
   })
 })
 
+describe('chunkBySize', () => {
+  it('splits any items by a size of their own (images by their base64 length)', () => {
+    const images = [300, 100, 100, 900, 50].map((size, i) => ({ name: `${i}.png`, size }))
+    const chunks = chunkBySize(images, 3, (image) => image.size, 500)
+    expect(chunks.map((chunk) => chunk.map((image) => image.name))).toEqual([['0.png', '1.png', '2.png'], ['3.png'], ['4.png']])
+  })
+})
+
 describe('resultsToCsv', () => {
   it('writes the row, the text, the label, its score and every label’s probability', () => {
     const csv = resultsToCsv([{ row: 3, text: 'Goal, then "another"', prediction: prediction('sports', 0.8, true) }], LABELS)
@@ -41,5 +49,10 @@ describe('resultsToCsv', () => {
     expect(line.slice(0, 4)).toEqual(['3', 'Goal, then "another"', 'sports', '0.8'])
     expect(Number(line[4 + LABELS.indexOf('sports')])).toBe(0.8)
     expect(line.at(-1)).toBe('true')
+  })
+
+  it('names the second column after what was classified (image files)', () => {
+    const [header] = parseCsv(resultsToCsv([{ row: 1, text: '7.png', prediction: prediction('tech') }], LABELS, 'file'))
+    expect(header.slice(0, 3)).toEqual(['row', 'file', 'label'])
   })
 })

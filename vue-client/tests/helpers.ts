@@ -15,7 +15,16 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
     metrics: { test_accuracy: 0.982, test_macro_f1: 0.9822, test_size: 445, peak_rss_bytes: 3214503936, custom: 0.5 },
     device: 'cpu',
     quantized: null,
-    limits: { max_items: 64, max_chars: 50000, max_tokens: 256, max_batch_size: 32 },
+    limits: {
+      max_items: 64,
+      max_chars: 50000,
+      max_tokens: 256,
+      max_batch_size: 32,
+      max_image_bytes: null,
+      max_image_pixels: null,
+      image_formats: null,
+    },
+    examples: [],
     ...overrides,
   }
 }
@@ -29,6 +38,7 @@ export function prediction(label: string, score = 0.9, truncated = false): Predi
 export function explanation(overrides: Partial<ExplainResponse> = {}): ExplainResponse {
   return {
     model: 'bbc-news-minilm',
+    task: 'text-classification',
     tokens: [
       { index: 0, id: 101, token: '[CLS]', special: true, start: null, end: null, attribution: 0, attribution_scaled: 0 },
       { index: 1, id: 11854, token: 'striker', special: false, start: 0, end: 7, attribution: 0.002, attribution_scaled: 1 },
@@ -87,4 +97,51 @@ export function deferred<T>() {
   let resolve!: (value: T) => void
   const promise = new Promise<T>((r) => (resolve = r))
   return { promise, resolve }
+}
+
+// A real 1 × 1 PNG, and a PNG header claiming any size (enough for the client's checks).
+export const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
+export const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+
+export function pngHeader(width: number, height: number): Uint8Array {
+  const bytes = new Uint8Array(33)
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+  const view = new DataView(bytes.buffer)
+  view.setUint32(16, width)
+  view.setUint32(20, height)
+  return bytes
+}
+
+export function pngFile(name = 'seven.png', base64 = PNG_1X1): File {
+  return new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name, { type: 'image/png' })
+}
+
+export function imageModel(overrides: Partial<ModelPublic> = {}): ModelPublic {
+  return {
+    ...model({ name: 'digits-vit', task: 'image-classification', labels: DIGITS, base_model: 'google/vit-base-patch16-224' }),
+    limits: {
+      max_items: 2,
+      max_chars: null,
+      max_tokens: null,
+      max_batch_size: 32,
+      max_image_bytes: 1024,
+      max_image_pixels: 1_000_000,
+      image_formats: ['PNG', 'JPEG'],
+    },
+    examples: DIGITS.map((label) => ({ label, image: `data:image/png;base64,${PNG_1X1}` })),
+    ...overrides,
+  }
+}
+
+/** A prediction over the digits whose best label is `label`. */
+export function digitPrediction(label: string, score = 0.9): Prediction {
+  const others = DIGITS.filter((l) => l !== label).map((l) => ({ label: l, score: (1 - score) / 9 }))
+  return { label, score, truncated: false, scores: [{ label, score }, ...others] }
+}
+
+/** Choose `files` in the n-th file input of `wrapper`, as the browser would. */
+export async function chooseFiles(wrapper: { findAll: (s: string) => { element: Element; trigger: (e: string) => Promise<void> }[] }, files: File[], n = 0) {
+  const input = wrapper.findAll('input[type="file"]')[n]
+  Object.defineProperty(input.element, 'files', { value: files, configurable: true })
+  await input.trigger('change')
 }
