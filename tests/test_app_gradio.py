@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 pytest_plugins = ["app_server"]  # one session-wide server for every app test module
@@ -57,3 +59,41 @@ def test_model_card_and_confusion_matrix(demo: Client) -> None:
 def test_user_errors_are_shown_not_crashes(demo: Client, text: str, message: str) -> None:
     with pytest.raises(AppError, match=message):
         demo.predict(text, "bbc-news-minilm", api_name="/classify")
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("gradio-images")
+    noise = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(folder / "noise.png")
+    (folder / "not-an-image.png").write_text("just text\n")
+    Image.new("RGB", (600, 600)).save(folder / "huge.png")  # past the server's TP_MAX_IMAGE_PIXELS
+    return {path.stem: path for path in folder.iterdir()}
+
+
+def test_image_tab_classifies_and_explains(demo: Client, image_files, tiny_vit_dir) -> None:
+    from PIL import Image
+
+    from tp.classifier import load_classifier
+
+    assert {"/classify_image", "/explain_image"} <= set(demo.view_api(print_info=False,
+                                                                        return_format="dict")["named_endpoints"])
+    expected = load_classifier(tiny_vit_dir).predict_images([Image.open(image_files["noise"])])[0]
+    label = demo.predict(handle_file(image_files["noise"]), api_name="/classify_image")  # the model's default
+    assert label["label"] == expected["label"] and len(label["confidences"]) == 3
+    summary, scores, overlay, heatmap = demo.predict(handle_file(image_files["noise"]), "tiny-vit",
+                                                     "attention_rollout", api_name="/explain_image")
+    assert f"**{expected['label']}**" in summary and scores["label"] == expected["label"]
+    for picture in (overlay, heatmap):
+        assert Image.open(picture).size == (32, 32)
+
+
+@pytest.mark.parametrize(("name", "message"), [("not-an-image", "image"), ("huge", "pixels")])
+def test_bad_image_files_are_errors_not_crashes(demo: Client, image_files, name: str, message: str) -> None:
+    with pytest.raises(AppError, match=message):
+        demo.predict(handle_file(image_files[name]), "tiny-vit", api_name="/classify_image")
+    label = demo.predict(handle_file(image_files["noise"]), "tiny-vit", api_name="/classify_image")
+    assert len(label["confidences"]) == 3  # the demo still answers

@@ -12,12 +12,14 @@ from typing import Any
 import gradio as gr
 
 from tp.errors import InputError, TpError
+from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
 
 INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
          "softmax and which tokens pushed the prediction. The same models answer the REST API under "
          "`/api/v1`: see the [OpenAPI docs](docs).")
+IMAGE_INTRO = " The **Image** tab classifies an image and shows a heatmap of where the model looked."
 TOKEN_HEADERS = ["#", "token", "id", "special", "attribution"]
 LOGIT_HEADERS = ["id", "label", "logit", "probability"]
 
@@ -91,6 +93,7 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
         text = _user_text(text, settings)
         try:
             served = registry.get(name)
+            served.check_kind(False)
             result = await served.explain(text, method, 16, None)
         except TpError as error:
             raise gr.Error(str(error)) from None
@@ -105,11 +108,15 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
     def card(name: str) -> tuple[str, Any]:
         return model_card(registry, name)
 
-    examples = [[text] for text in registry.run_info(registry.default).get("examples", [])]
-    with gr.Blocks(title="tp: text classification", analytics_enabled=False) as demo:
-        gr.Markdown("# tp: text classification\n" + INTRO)
-        model = gr.Dropdown(names, value=registry.default, label="Model", visible=len(names) > 1)
-        with gr.Tab("Classify"):
+    image_models = image_model_names(registry)
+    text_models = [name for name in names if name not in image_models]
+    first = text_models[0] if text_models else registry.default  # the text tabs' model
+    examples = [[text] for text in registry.run_info(first).get("examples", []) if isinstance(text, str)]
+    title = "tp: text and image classification" if image_models else "tp: text classification"
+    with gr.Blocks(title=title, analytics_enabled=False) as demo:
+        gr.Markdown(f"# {title}\n" + INTRO + (IMAGE_INTRO if image_models else ""))
+        model = gr.Dropdown(names, value=first, label="Model", visible=len(names) > 1)
+        with gr.Tab("Classify", visible=bool(text_models)):
             text = gr.Textbox(lines=6, label="Text", placeholder="Paste a news article...")
             run = gr.Button("Classify", variant="primary")
             label = gr.Label(num_top_classes=10, label="Scores")
@@ -119,7 +126,7 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
             run.click(classify, [text, model], [label, note], api_name="classify", concurrency_limit=None)
             text.submit(classify, [text, model], [label, note], api_name="classify_submit",
                         concurrency_limit=None)
-        with gr.Tab("Behind the pipeline"):
+        with gr.Tab("Behind the pipeline", visible=bool(text_models)):
             gr.Markdown("Tokenizer -> token ids -> model -> logits -> softmax -> label. The attribution of a "
                         "token says how much it pushed the predicted label's logit.")
             explain_text = gr.Textbox(lines=4, label="Text")
@@ -135,6 +142,8 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
                 logit_table = gr.Dataframe(headers=LOGIT_HEADERS, label="Logits and softmax", interactive=False)
             explain_button.click(explain, [explain_text, model, method], [summary, marked, token_table, logit_table],
                                  api_name="explain", concurrency_limit=None)
+        if image_models:
+            image_tab(registry, settings, image_models)
         with gr.Tab("Model card"):
             matrix = gr.Image(label="Confusion matrix (test split)", type="pil", interactive=False)
             card_text = gr.Markdown()

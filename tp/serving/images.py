@@ -138,13 +138,16 @@ def example_label(stem: str, labels: list[str]) -> str:
     return stem
 
 
-def example_images(folder: Path | None, labels: list[str], max_bytes: int, limit: int = 64) -> list[tuple[str, str]]:
-    """(label, data URL) of the run folder's examples/*.png, in label order; [] when there are none."""
-    files = sorted((folder / "examples").glob("*.png")) if folder is not None else []
-    found = []
-    for path in files[:limit]:
-        if path.is_file() and path.stat().st_size <= max_bytes:
-            url = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-            found.append((example_label(path.stem, labels), url))
+def example_files(folder: Path | None, labels: list[str], max_bytes: int, limit: int = 64) -> list[tuple[str, Path]]:
+    """(label, file) of a run folder's examples/*.png, in label order; [] when there are none."""
+    files = sorted((folder / "examples").glob("*.png"))[:limit] if folder is not None else []
+    found = [(example_label(path.stem, labels), path) for path in files
+             if path.is_file() and path.stat().st_size <= max_bytes]
     order = {label: index for index, label in enumerate(labels)}
     return sorted(found, key=lambda pair: order.get(pair[0], len(order)))
+
+
+def example_images(folder: Path | None, labels: list[str], max_bytes: int) -> list[tuple[str, str]]:
+    """(label, data URL) of a run folder's examples/*.png, for GET /models."""
+    return [(label, "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii"))
+            for label, path in example_files(folder, labels, max_bytes)]

@@ -188,6 +188,24 @@ class ModelRegistry:
         spec = next(spec for spec in self.specs if spec.name == name)
         return read_run_info(Path(spec.source)) if spec.is_local else {}
 
+    def planned_task(self, name: str) -> str:
+        """A model's task before it loads: from tp.json or config.json of a local folder (a Hub id: text,
+        until it has loaded)."""
+        if name in self.models:
+            return self.models[name].task
+        spec = next(spec for spec in self.specs if spec.name == name)
+        if not spec.is_local:
+            return TEXT
+        info = read_run_info(Path(spec.source))
+        if info.get("task"):
+            return str(info["task"])
+        from tp.image_classifier import is_image_model
+
+        for config in (Path(spec.source) / "config.json", Path(spec.source) / "model" / "config.json"):
+            if config.is_file():
+                return IMAGE if is_image_model(json.loads(config.read_text(encoding="utf-8"))) else TEXT
+        return TEXT
+
     def load(self) -> None:
         """Load every model (blocking); on failure record the message in `error`."""
         try:
