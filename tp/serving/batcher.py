@@ -110,8 +110,8 @@ class MicroBatcher(Generic[T, R]):
             if len(self._queue) + len(jobs) > self.queue_limit:
                 wait = math.ceil(len(self._queue) * self._seconds_per_item)
                 raise OverloadedError(
-                    f"Model {self.name!r} is busy: {len(self._queue)} texts are waiting (limit "
-                    f"{self.queue_limit}). Retry after the Retry-After delay, or send fewer texts at once.",
+                    f"Model {self.name!r} is busy: {len(self._queue)} inputs are waiting (limit "
+                    f"{self.queue_limit}). Retry after the Retry-After delay, or send fewer inputs at once.",
                     retry_after=wait)
             self._queue.extend(jobs)
             self._on_depth(len(self._queue))
