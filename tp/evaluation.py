@@ -1,4 +1,4 @@
-"""Evaluate any classifier (run folder, model folder, Hub id) on any dataset the loader accepts."""
+"""Evaluate any classifier (run folder, model folder, Hub id) on any dataset the loader accepts, texts or images."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tp.classifier import TextClassifier, load_classifier
 from tp.config import DataConfig, Recipe, build_dataclass
 from tp.data import prepare_data
 from tp.errors import DataError
+from tp.image_classifier import ImageClassifier
 from tp.metrics import classification_metrics, peak_rss_bytes
 from tp.reports import plot_confusion_matrix
 from tp.run_folder import write_json
@@ -37,14 +38,27 @@ def map_labels(data_labels: list[str], model_labels: list[str]) -> list[int]:
                     "check data.label_column, or evaluate on data with the model's classes.")
 
 
-def evaluate_classifier(classifier: TextClassifier, texts: list[str], labels: list[int],
+def _predict(classifier: TextClassifier | ImageClassifier, inputs: list[Any], batch_size: int) -> list[int]:
+    if classifier.task != "image-classification":
+        return classifier.predict_logits(inputs, batch_size).argmax(-1).tolist()
+    from tp.image_data import open_image
+
+    predictions: list[int] = []
+    for start in range(0, len(inputs), 256):  # open image files a chunk at a time, not all at once
+        images = [open_image(item) for item in inputs[start:start + 256]]
+        predictions += classifier.predict_logits(images, batch_size).argmax(-1).tolist()
+    return predictions
+
+
+def evaluate_classifier(classifier: TextClassifier | ImageClassifier, inputs: list[Any], labels: list[int],
                         batch_size: int = 32) -> dict[str, Any]:
-    """Metrics of `classifier` on texts whose labels are already model indices."""
+    """Metrics of `classifier` on texts (or image items) whose labels are already model indices."""
     start = time.perf_counter()
-    predictions = classifier.predict_logits(texts, batch_size).argmax(-1).tolist()
+    predictions = _predict(classifier, inputs, batch_size)
     seconds = time.perf_counter() - start
     metrics = classification_metrics(labels, predictions, classifier.labels)
-    metrics.update({"eval_seconds": round(seconds, 2), "texts_per_second": round(len(texts) / seconds, 1)})
+    unit = "images" if classifier.task == "image-classification" else "texts"
+    metrics.update({"eval_seconds": round(seconds, 2), f"{unit}_per_second": round(len(inputs) / seconds, 1)})
     return metrics
 
 
@@ -55,13 +69,17 @@ def evaluate_model(model: str | Path, data: DataConfig | None = None, split: str
     recorded = recorded_data_config(Path(model)) if Path(model).is_dir() else None
     data = data or recorded
     if data is None:
-        raise DataError(f"{model} records no dataset: pass --data (a file, a Hub id or builtin:bbc-news).")
+        raise DataError(f"{model} records no dataset: pass --data (a file, a folder, a Hub id, builtin:bbc-news "
+                        "or builtin:digits).")
     prepared = prepare_data(data)
+    if prepared.task != classifier.task:
+        raise DataError(f"{model} is a model for {classifier.task} but {data.source} holds "
+                        f"{prepared.inputs}s: evaluate it on {classifier.task.split('-')[0]} data.")
     if split not in prepared.splits:
         raise DataError(f"Unknown split {split!r}: use train, validation or test.")
     to_model = map_labels(prepared.labels, classifier.labels)
     chosen = prepared.splits[split]
-    metrics = evaluate_classifier(classifier, chosen["text"], [to_model[y] for y in chosen["label"]])
+    metrics = evaluate_classifier(classifier, chosen[prepared.inputs], [to_model[y] for y in chosen["label"]])
     expected = classifier.info.get("data", {}).get("test_fingerprint")
     metrics.update({"model": str(model), "dataset": data.source, "split": split,
                     "split_fingerprint": prepared.record["test_fingerprint"] if split == "test" else None,

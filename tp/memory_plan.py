@@ -4,6 +4,8 @@ Weights by dtype (8/4-bit for quantized Linear layers), gradients and AdamW stat
 parameters, and activations for batch x sequence length (Korthikanti et al., 2022, "Reducing
 activation recomputation": per layer s*b*h*(34 + 5*a*s/h) bytes at 16-bit), with and without
 gradient checkpointing. Parameter counts come from the real architecture built on the meta device.
+A ViT's sequence is its patches plus [CLS]: (image_size / patch_size)^2 + 1. For a Hub id that is not
+cached offline, a config shipped inside tp (ViT-B/16) stands in, so the plan needs no network.
 """
 
 from __future__ import annotations
@@ -51,17 +53,31 @@ class MemoryPlan:
         return {**asdict(self), "peak": self.peak, "fits": self.fits}
 
 
+def _config_folder(recipe: Recipe) -> Any:
+    """Where the model's config.json is: the resolved source, else a copy shipped inside tp (offline)."""
+    from tp.errors import ModelSourceError
+    from tp.sources import resolve_model_source, shipped_config_folder
+
+    try:
+        return resolve_model_source(recipe.model.source, recipe.model.revision).path
+    except ModelSourceError:
+        shipped = shipped_config_folder(recipe.model.source)
+        if shipped is None:
+            raise
+        return shipped
+
+
 def _meta_model(recipe: Recipe, num_labels: int) -> Any:
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForImageClassification, AutoModelForSequenceClassification
 
-    from tp.sources import resolve_model_source
+    from tp.image_classifier import is_image_model
 
-    source = resolve_model_source(recipe.model.source, recipe.model.revision)
-    config = AutoConfig.from_pretrained(source.path, trust_remote_code=recipe.model.trust_remote_code)
+    config = AutoConfig.from_pretrained(_config_folder(recipe), trust_remote_code=recipe.model.trust_remote_code)
     config.num_labels = num_labels
+    image = is_image_model(config.to_dict())
     with torch.device("meta"):
-        return AutoModelForSequenceClassification.from_config(config)
+        return (AutoModelForImageClassification if image else AutoModelForSequenceClassification).from_config(config)
 
 
 def count_trainable(model: Any, recipe: Recipe) -> tuple[int, int, int]:

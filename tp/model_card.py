@@ -121,7 +121,7 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
     body = f"""
 # {info['name']}
 
-A {info['task']} model: {_origin(info)} on
+{'An' if _is_image(info) else 'A'} {info['task']} model: {_origin(info)} on
 {DATASET_NAMES.get(data['source'], data['source'])}. Labels: {', '.join(info['labels'])}.
 
 ## Results on the held-out test split

@@ -2,6 +2,7 @@
 
 Methods: `lora` (peft, SEQ_CLS, the classification head in `modules_to_save` so that it is saved
 with the adapter), `full`, `head` (frozen encoder) and `freeze` (the last N blocks and the head).
+Text and image (ViT) classifiers alike; a built-in architecture (no weights) starts from random weights.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ ARCHITECTURES = {
     "electra": Architecture(("query", "value"), ("classifier",), "electra.encoder.layer"),
     "deberta-v2": Architecture(("query_proj", "value_proj"), ("pooler", "classifier"),
                                "deberta.encoder.layer"),
-    "vit": Architecture(("query", "value"), ("classifier",), "vit.encoder.layer"),
+    # transformers 5 names ViT's projections q_proj/v_proj and its blocks vit.layers (4.x: query/value, encoder.layer)
+    "vit": Architecture(("q_proj", "v_proj"), ("classifier",), "vit.layers"),
 }
 
 
@@ -76,21 +78,32 @@ def quantization_config(model_cfg: ModelConfig, keep_full: tuple[str, ...]) -> A
 
 
 def load_base_classifier(model_cfg: ModelConfig, labels: list[str], path: str,
-                         head: tuple[str, ...] = ("classifier",)) -> torch.nn.Module:
-    """A sequence classifier with a fresh head for `labels`, from the files at `path`."""
-    from transformers import AutoModelForSequenceClassification
+                         head: tuple[str, ...] = ("classifier",), image: bool = False,
+                         pretrained: bool = True) -> torch.nn.Module:
+    """A sequence (or image) classifier with a fresh head for `labels`, from the files at `path`.
 
+    `pretrained=False`: `path` holds only a config (a built-in architecture), the weights are random.
+    """
+    from transformers import AutoConfig, AutoModelForImageClassification, AutoModelForSequenceClassification
+
+    model_class = AutoModelForImageClassification if image else AutoModelForSequenceClassification
+    label_kwargs = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+                    "label2id": {name: i for i, name in enumerate(labels)}}
+    if not pretrained:
+        if model_cfg.load_in_8bit or model_cfg.load_in_4bit:
+            raise ConfigError(f"{model_cfg.source} has no pretrained weights to quantize: it is trained from "
+                              "scratch; turn model.load_in_8bit/load_in_4bit off.")
+        return model_class.from_config(AutoConfig.from_pretrained(path, **label_kwargs))
     quant = quantization_config(model_cfg, head)
     kwargs: dict[str, Any] = {"quantization_config": quant} if quant is not None else {}
     if quant is not None:
         import torch
 
         kwargs["device_map"] = {"": 0} if torch.cuda.is_available() else {"": "cpu"}
-    return AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-        trust_remote_code=model_cfg.trust_remote_code, **kwargs,
-    )
+    if image:
+        kwargs["ignore_mismatched_sizes"] = True  # a Hub ViT may carry a 1000-class (ImageNet) head
+    return model_class.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code, **label_kwargs,
+                                       **kwargs)
 
 
 def _module(model: torch.nn.Module, dotted: str) -> Any:
@@ -123,7 +136,10 @@ def apply_method(model: torch.nn.Module, method: MethodConfig, quantized: bool =
     if method.name == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
 
-        config = LoraConfig(task_type=TaskType.SEQ_CLS, r=method.lora_r, lora_alpha=method.lora_alpha,
+        image = getattr(model, "main_input_name", "") == "pixel_values"
+        # SEQ_CLS's forward takes input_ids; an image model gets peft's plain wrapper (pixel_values pass through)
+        config = LoraConfig(task_type=None if image else TaskType.SEQ_CLS, r=method.lora_r,
+                            lora_alpha=method.lora_alpha,
                             lora_dropout=method.lora_dropout,
                             target_modules=list(method.target_modules or arch.lora_targets),
                             modules_to_save=list(arch.head))

@@ -1,6 +1,7 @@
 """Write a run folder atomically: everything goes to a temporary folder, renamed at the end.
 
-Layout: adapter/ (LoRA), model/ (merged safetensors + tokenizer, loadable by stock `pipeline`),
+Layout: adapter/ (LoRA), model/ (merged safetensors + tokenizer or image processor, loadable by stock
+`pipeline`), examples/ (image runs: one test image per label),
 tp.json (what tp needs to reload it), metrics.json, config.yaml, data_split.json,
 reports/confusion_matrix.png, reports/training_curves.png and README.md (the model card).
 """
@@ -67,12 +68,13 @@ def make_portable(adapter_dir: Path, base_name: str) -> None:
 
 
 def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, Any]) -> Any:
-    """Save adapter/ (LoRA) and model/ (merged, fp32); return the merged model."""
+    """Save adapter/ (LoRA) and model/ (merged, fp32) with the tokenizer or image processor; return the merged model."""
     if info["method"] == "lora":
         model.save_pretrained(out / "adapter")
         make_portable(out / "adapter", info["base_model"])
         # merge onto a fresh fp32 base: works for 8-bit bases too, and proves the head was saved
-        merged = merge_adapter(out / "adapter", info["base_model"], info["labels"])
+        merged = merge_adapter(out / "adapter", info["base_model"], info["labels"],
+                               image=info["task"] == "image-classification")
     else:
         merged = model
     merged.name_or_path = info["base_model"]
@@ -81,11 +83,10 @@ def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, An
     return merged
 
 
-def merge_parity(trained: Any, merged: Any, tokenizer: Any, texts: list[str], max_length: int) -> float:
-    """Largest logit difference between the trained model and the saved merged one."""
+def merge_parity(trained: Any, merged: Any, batch: dict[str, Any]) -> float:
+    """Largest logit difference between the trained model and the saved merged one on `batch` (model inputs)."""
     import torch
 
-    batch = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
     trained.eval()
     merged.eval()
     with torch.inference_mode():

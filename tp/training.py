@@ -1,4 +1,7 @@
-"""Fine-tune a text classifier from a recipe with transformers.Trainer, into a run folder.
+"""Fine-tune a text or image classifier from a recipe with transformers.Trainer, into a run folder.
+
+The data decides the task: an image source (builtin:digits, an image folder, a Hub image dataset) trains an
+image classifier, whose processor turns images into `pixel_values` on the fly (augmenting training images).
 
 Work happens in `<output_dir>/.<name>.partial/` (checkpoints every `save_steps`), so a run killed
 mid-epoch resumes with `resume=True` from its last checkpoint; the finished run folder appears only
@@ -104,23 +107,75 @@ def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
         logging_steps=t.logging_steps, report_to="none", fp16=precision == "fp16",
         bf16=precision == "bf16", dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
+        # image rows hold indices that a transform turns into pixel_values: Trainer must not drop the columns
+        remove_unused_columns=False, label_names=["labels"],  # peft's plain wrapper hides `labels` otherwise
     )
 
 
-def _build_model(recipe: Recipe, labels: list[str]) -> tuple[Any, Any, Any]:
-    """(model with the method applied, tokenizer, resolved source)."""
-    from transformers import AutoTokenizer
+def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, Any, Any]:
+    """(model with the method applied, tokenizer or image processor, resolved source)."""
+    from transformers import AutoImageProcessor, AutoTokenizer
 
+    from tp.image_classifier import is_image_model
     from tp.modeling import apply_method, architecture_of, load_base_classifier
     from tp.sources import resolve_model_source
 
     source = resolve_model_source(recipe.model.source, recipe.model.revision)
-    tokenizer = AutoTokenizer.from_pretrained(source.path)
+    config = json.loads((source.path / "config.json").read_text())
+    if is_image_model(config) != image:
+        kinds = ("an image", "a text") if is_image_model(config) else ("a text", "an image")
+        raise TrainingError(f"{recipe.model.source} is {kinds[0]} model but {recipe.data.source} is {kinds[1]} "
+                            "dataset: pair image models with image data and text models with text data.")
+    if not source.pretrained and recipe.method.name != "full":
+        raise TrainingError(f"{recipe.model.source} has no pretrained weights (it is trained from scratch): "
+                            f"method.name={recipe.method.name} would train a random network; use method.name=full.")
+    preprocessor = (AutoImageProcessor if image else AutoTokenizer).from_pretrained(source.path)
     quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
-    model_type = json.loads((source.path / "config.json").read_text())["model_type"]
-    head = architecture_of(model_type).head if recipe.method.target_modules is None else ("classifier",)
-    model = load_base_classifier(recipe.model, labels, str(source.path), head)
-    return apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing), tokenizer, source
+    head = architecture_of(config["model_type"]).head if recipe.method.target_modules is None else ("classifier",)
+    model = load_base_classifier(recipe.model, labels, str(source.path), head, image, source.pretrained)
+    model = apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing)
+    return model, preprocessor, source
+
+
+def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tuple[dict[str, Any], Any]:
+    """Per split, a dataset Trainer can batch, and the collator that batches it."""
+    if data.task == "image-classification":
+        from tp.image_data import collate_images, image_datasets
+
+        return image_datasets(data.splits, preprocessor, recipe.data.augmentation, recipe.training.seed), \
+            collate_images
+    from transformers import DataCollatorWithPadding
+
+    return _tokenize(data, preprocessor, recipe.model.max_length), DataCollatorWithPadding(preprocessor)
+
+
+def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any]:
+    """A few test inputs, as the model takes them, to compare the trained and the saved model."""
+    test = data.splits["test"]
+    if data.task == "image-classification":
+        from tp.image_data import open_image, to_rgb
+
+        return preprocessor(images=[to_rgb(open_image(x)) for x in test["image"][:8]], return_tensors="pt")
+    return preprocessor(test["text"][:8], truncation=True, max_length=recipe.model.max_length, padding=True,
+                        return_tensors="pt")
+
+
+def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Path) -> dict[str, Any]:
+    """What tp.json records: labels, base, method, data; text length or image size, and examples."""
+    info = {"name": recipe.name, "task": data.task, "labels": data.labels, "base_model": source.name,
+            "base_source": recipe.model.source, "pretrained": source.pretrained, "method": recipe.method.name,
+            "data": data.record, "training": recipe.to_dict()["training"]}
+    if data.task == "image-classification":
+        from tp.image_data import processor_size, save_examples
+
+        info["image_size"] = list(processor_size(preprocessor))  # [height, width]
+        info["examples"] = save_examples(data.splits["test"], data.labels, out / "examples")
+    else:
+        from tp.data import examples_per_label
+
+        info["max_length"] = recipe.model.max_length
+        info["examples"] = examples_per_label(data.splits["test"], data.labels)
+    return info
 
 
 def _run_metrics(recipe: Recipe, trainer: Any, timing: Any, precision: str, resumed: bool) -> dict[str, Any]:
@@ -151,9 +206,9 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
     """Train `recipe` and write its run folder; prints the memory plan first. Returns the run folder."""
     import torch
     from accelerate import PartialState
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
-    from tp.data import examples_per_label, prepare_data
+    from tp.data import prepare_data
     from tp.memory_plan import format_plan, plan_memory
     from tp.metrics import classification_metrics
     from tp.modeling import pick_precision
@@ -163,6 +218,8 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
     work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
     state.wait_for_everyone()
     precision = pick_precision(recipe.training.precision)
+    if recipe.training.cpu_threads and not torch.cuda.is_available():
+        torch.set_num_threads(recipe.training.cpu_threads)
     set_seed(recipe.training.seed)
     # 1. data, with the split recorded; the memory plan before anything heavy
     data = prepare_data(recipe.data)
@@ -171,10 +228,10 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
         # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
         gpu_precision = precision if torch.cuda.is_available() else None
         print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
-    # 2. model: base (optionally 8/4-bit) with a fresh head, then the method
-    model, tokenizer, source = _build_model(recipe, data.labels)
+    # 2. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
+    model, preprocessor, source = _build_model(recipe, data.labels, data.task == "image-classification")
     # 3. train, resuming from the last checkpoint when asked
-    tokenized = _tokenize(data, tokenizer, recipe.model.max_length)
+    tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
     checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     resumed = bool(resume and checkpoints)
     saved_seconds = work / "elapsed.json"
@@ -185,7 +242,7 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
         callbacks.append(EarlyStoppingCallback(recipe.training.early_stopping_patience))
     trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
                       train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
-                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                      processing_class=preprocessor, data_collator=collator,
                       compute_metrics=_eval_metrics, callbacks=callbacks)
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resumed else None)
     # 4. test on the recorded split, then write the run folder from the main process only
@@ -195,16 +252,11 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
                                          output.predictions.argmax(-1).tolist(), data.labels)
         metrics.update(eval_loss=float(output.metrics["test_loss"]), base_model=source.name,
                        **_run_metrics(recipe, trainer, timing, precision, resumed))
-        info = {"name": recipe.name, "task": "text-classification", "labels": data.labels,
-                "base_model": source.name, "base_source": recipe.model.source, "method": recipe.method.name,
-                "max_length": recipe.model.max_length, "data": data.record,
-                "training": recipe.to_dict()["training"],
-                "examples": examples_per_label(data.splits["test"], data.labels)}
         out = work / "out"
         write_recipe(out, recipe.to_dict(), data.record)
-        merged = save_trained_model(out, trainer.model, tokenizer, info)
-        metrics["merge_max_logit_diff"] = merge_parity(trainer.model, merged, tokenizer,
-                                                       data.splits["test"]["text"][:8], recipe.model.max_length)
+        info = _run_info(recipe, data, source, preprocessor, out)
+        merged = save_trained_model(out, trainer.model, preprocessor, info)
+        metrics["merge_max_logit_diff"] = merge_parity(trainer.model, merged, _parity_batch(data, preprocessor, recipe))
         write_reports_and_card(out, metrics, info, trainer.state.log_history)
         publish_folder(out, recipe.run_dir, overwrite=overwrite)
         shutil.rmtree(work)
