@@ -152,6 +152,8 @@ describe('App', () => {
     await flushPromises()
     expect(wrapper.get('main').text()).toContain('Image formats')
     expect(wrapper.get('main').text()).toContain('PNG, JPEG')
+    expect(wrapper.get('main').text()).toContain('Test images')
+    expect(wrapper.get('main').text()).toContain('445 test images')
 
     location.hash = '#classify'
     window.dispatchEvent(new HashChangeEvent('hashchange'))
