@@ -816,7 +816,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The body is larger than TP_MAX_REQUEST_BYTES. */
+            /** @description The body is larger than TP_MAX_REQUEST_BYTES, or an image is larger than TP_MAX_IMAGE_BYTES. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -825,7 +825,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The body is not sent as application/json. */
+            /** @description The body is not sent as application/json (nor, on /predict and /explain, as multipart/form-data). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -901,7 +901,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The body is larger than TP_MAX_REQUEST_BYTES. */
+            /** @description The body is larger than TP_MAX_REQUEST_BYTES, or an image is larger than TP_MAX_IMAGE_BYTES. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -910,7 +910,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The body is not sent as application/json. */
+            /** @description The body is not sent as application/json (nor, on /predict and /explain, as multipart/form-data). */
             415: {
                 headers: {
                     [name: string]: unknown;

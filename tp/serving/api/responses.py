@@ -17,7 +17,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
-    413: _error("The body is larger than TP_MAX_REQUEST_BYTES."),
-    415: _error("The body is not sent as application/json."),
+    413: _error("The body is larger than TP_MAX_REQUEST_BYTES, or an image is larger than TP_MAX_IMAGE_BYTES."),
+    415: _error("The body is not sent as application/json (nor, on /predict and /explain, as "
+                "multipart/form-data)."),
     422: _error("The body is invalid: the detail says which field and how to fix it."),
 }

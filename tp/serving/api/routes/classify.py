@@ -27,6 +27,7 @@ from tp.serving.schemas import (
     PredictRequest,
     PredictResponse,
 )
+from tp.serving.settings import ServerSettings
 
 router = APIRouter(prefix=API_PREFIX, tags=["inference"])
 
@@ -59,7 +60,7 @@ UPLOADS = ("Images also go as `multipart/form-data`: file parts named `files`, o
            "`top_k`; the answer is the same.")
 
 
-async def images_of(items: list[ImageInput], settings: Any, one: bool = False) -> list[Any]:
+async def images_of(items: list[ImageInput], settings: ServerSettings, one: bool = False) -> list[Any]:
     """Decode the request's images off the event loop (a large PNG takes a while), within the limits."""
     return await run_in_threadpool(decode_images, [item.image for item in items], image_limits(settings), one)
 
