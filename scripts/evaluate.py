@@ -1,7 +1,8 @@
 """Evaluate a model on a dataset: `python scripts/evaluate.py models/bbc-news-minilm`.
 
 MODEL is a run folder, a model folder or a Hub id. Without --data a run folder is evaluated on its own
-recorded test split; with --data, on any source the loader accepts (file, folder, Hub id, builtin).
+recorded test split; with --data, on any source the loader accepts (file, folder, image folder, Hub id, builtin),
+texts for a text model, images for an image model (`python scripts/evaluate.py models/digits-vit`).
 Writes metrics.json and confusion_matrix.png to --output (default: MODEL/eval/<dataset> for folders).
 """
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="dataset source (default: the run's recorded data)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
+    parser.add_argument("--image-column", default="image", help="image column of a Hub image dataset (cifar10: img)")
     parser.add_argument("--config-name", help="Hub dataset configuration")
     parser.add_argument("--split", default="test", choices=["train", "validation", "test"])
     parser.add_argument("--output", type=Path, help="folder for metrics.json and confusion_matrix.png")
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         data = None
         if args.data:
             data = build_dataclass(DataConfig, {"source": args.data, "text_column": args.text_column,
-                                                "label_column": args.label_column, "config_name": args.config_name})
+                                                "label_column": args.label_column, "config_name": args.config_name,
+                                                "image_column": args.image_column})
         output = args.output
         if output is None and Path(args.model).is_dir():
             output = Path(args.model) / "eval" / (Path(args.data).stem if args.data else "recorded-split")

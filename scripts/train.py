@@ -1,5 +1,7 @@
 """Fine-tune a classifier from a recipe: `python scripts/train.py --config configs/bbc-minilm-lora.yaml`.
 
+Image recipes train the same way (the data decides the task): `--config configs/digits-vit.yaml --output models`.
+
 Overrides: `--epochs 1`, `--output runs`, `--name my-run`, or any `--set section.key=value`.
 Works under `accelerate launch` (e.g. `accelerate launch --cpu --num_processes 2 scripts/train.py ...`).
 """

@@ -18,7 +18,7 @@ from PIL import Image
 
 from tp.classifier import load_classifier
 from tp.config import MethodConfig, ModelConfig, load_recipe
-from tp.errors import TrainingError
+from tp.errors import ModelSourceError, TrainingError
 from tp.image_classifier import ImageClassifier
 from tp.modeling import apply_method, count_parameters, load_base_classifier
 from tp.training import train
@@ -63,6 +63,10 @@ def test_mismatched_model_and_data_and_lora_from_scratch_are_refused(tmp_path: P
     lora = load_recipe(DIGITS, [*QUICK, "method.name=lora", f"output_dir={tmp_path}", "name=lora"])
     with pytest.raises(TrainingError, match="no pretrained weights .* use method.name=full"):
         train(lora)
+    hub = load_recipe(DIGITS, [*QUICK, "model.source=google/vit-base-patch16-224-in21k", "method.name=lora",
+                               f"output_dir={tmp_path}", "name=hub"])
+    with pytest.raises(ModelSourceError, match="HF_HUB_OFFLINE=1 forbids downloading it"):
+        train(hub)  # offline: fails at once, with what to do
 
 
 @pytest.fixture(scope="module")
@@ -140,22 +144,23 @@ def test_lora_on_a_vit_saves_adapter_and_merged_model(tiny_vit_dir: Path, tmp_pa
 
 def test_a_killed_image_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     args = [sys.executable, str(ROOT / "scripts/train.py"), "--config", str(DIGITS), "--output", str(tmp_path),
-            "--name", "run", *[f"--set={o}" for o in QUICK], "--max-steps", "12", "--set", "training.save_steps=2"]
+            "--name", "run", *[f"--set={o}" for o in QUICK], "--max-steps", "30", "--set", "training.save_steps=2"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = tmp_path / ".run.partial/checkpoints/checkpoint-4/trainer_state.json"
+    killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoints = tmp_path / ".run.partial/checkpoints"
     deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and killed.poll() is None:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    while not list(checkpoints.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline:
+        assert killed.poll() is None, killed.stderr.read()[-2000:]  # it must still be training
+        time.sleep(0.05)
+    time.sleep(0.3)  # let the checkpoint's files land, then kill mid-run
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
-    assert checkpoint.exists() and not (tmp_path / "run").exists()
-    recipe = load_recipe(DIGITS, [*QUICK, f"output_dir={tmp_path}", "name=run", "training.max_steps=12",
+    assert list(checkpoints.glob("checkpoint-*")) and not (tmp_path / "run").exists()
+    recipe = load_recipe(DIGITS, [*QUICK, f"output_dir={tmp_path}", "name=run", "training.max_steps=30",
                                   "training.save_steps=2"])
     run = train(recipe, resume=True)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["resumed"] is True and metrics["train_steps"] == 12
+    assert metrics["resumed"] is True and metrics["train_steps"] == 30
     assert isinstance(load_classifier(run), ImageClassifier)
 
 

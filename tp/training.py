@@ -232,7 +232,9 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
     model, preprocessor, source = _build_model(recipe, data.labels, data.task == "image-classification")
     # 3. train, resuming from the last checkpoint when asked
     tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
-    checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    # a kill while a checkpoint was being written leaves it without trainer_state.json (written last): skip it
+    complete = [p for p in (work / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    checkpoints = sorted(complete, key=lambda p: int(p.name.split("-")[1]))
     resumed = bool(resume and checkpoints)
     saved_seconds = work / "elapsed.json"
     previous = json.loads(saved_seconds.read_text())["seconds"] if resumed and saved_seconds.is_file() else 0.0
