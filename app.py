@@ -1,6 +1,6 @@
 """tp's server: the REST API under /api/v1 and the Gradio demo at "/", on one FastAPI app.
 
-    python app.py               # http://127.0.0.1:7860, the shipped model (PORT / TP_PORT, TP_HOST override)
+    python app.py               # http://127.0.0.1:7860, the shipped models (PORT / TP_PORT, TP_HOST override)
     uvicorn app:app --port 8000
 
 Settings are environment variables prefixed TP_ (see tp/serving/settings.py); models load at start-up.
