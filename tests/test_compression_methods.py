@@ -193,8 +193,84 @@ def test_recovery_fine_tunes_every_weight_and_keeps_pruned_weights_zero(tokenize
     masks = magnitude_masks(model, 0.5)
     apply_masks(model, masks)
     before = model.bert.encoder.layer[0].intermediate.dense.weight.detach().clone()
-    done = recover(model, tokenizer, TEXTS * 2, [0, 1, 2, 3] * 2, epochs=1.0, max_length=32, learning_rate=1e-3,
-                   batch_size=4, after_step=lambda: apply_masks(model, masks))
+    def encode(texts: list[str]) -> dict:
+        return tokenizer(texts, truncation=True, max_length=32, padding=True, return_tensors="pt")
+
+    done = recover(model, encode, TEXTS * 2, [0, 1, 2, 3] * 2, epochs=1.0, learning_rate=1e-3, batch_size=4,
+                   after_step=lambda: apply_masks(model, masks))
     assert done["steps"] == 2 and not model.training
     assert not torch.equal(model.bert.encoder.layer[0].intermediate.dense.weight, before)
     assert sparsity(model)["prunable_sparsity"] == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.fixture()
+def vit(tiny_vit_dir: Path) -> tuple[torch.nn.Module, object]:
+    """The tiny random ViT (2 layers of 4 heads, 32x32 images in 8x8 patches) and its image processor."""
+    from transformers import AutoImageProcessor, ViTForImageClassification
+
+    model = ViTForImageClassification.from_pretrained(tiny_vit_dir).eval()
+    return model, AutoImageProcessor.from_pretrained(tiny_vit_dir)
+
+
+def images(count: int = 4) -> list:
+    from PIL import Image
+
+    generator = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (count, 20, 20, 3), generator=generator, dtype=torch.uint8).numpy()
+    return [Image.fromarray(p) for p in pixels]
+
+
+def image_logits(model: torch.nn.Module, processor, count: int = 4) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(**processor(images=images(count), return_tensors="pt")).logits
+
+
+def test_int8_dynamic_on_a_vit_keeps_the_patch_conv_fp32_and_reloads(vit, tmp_path: Path) -> None:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    from tp.compression.quantize import load_int8, quantize_model, save_int8
+
+    model, processor = vit
+    quantized = quantize_model(copy.deepcopy(model))
+    assert sum(isinstance(m, DynamicLinear) for m in quantized.modules()) == 12  # 2 layers x (q, k, v, o, fc1, fc2)
+    assert isinstance(quantized.vit.embeddings.patch_embeddings.projection, torch.nn.Conv2d)  # stays fp32
+    assert isinstance(quantized.classifier, torch.nn.Linear)
+    save_int8(quantized, tmp_path)
+    reloaded = load_int8(tmp_path)
+    assert torch.allclose(image_logits(reloaded, processor), image_logits(quantized, processor), atol=1e-6)
+    assert (image_logits(reloaded, processor) - image_logits(model, processor)).abs().max() < 0.05
+
+
+def test_head_pruning_on_a_vit_shrinks_it_and_reloads(vit, tmp_path: Path) -> None:
+    from tp.compression.prune_heads import (
+        attention_layers,
+        head_importance,
+        heads_to_prune,
+        load_pruned,
+        prune_heads,
+        save_pruned,
+    )
+
+    model, processor = vit
+    batch = {**processor(images=images(6), return_tensors="pt"), "labels": torch.tensor([0, 1, 2, 0, 1, 2])}
+    importance = head_importance(model, [batch])
+    assert importance.shape == (2, 4) and importance.sum() > 0
+    pruned = heads_to_prune(importance, 0.25)
+    before = sum(p.numel() for p in model.parameters())
+    prune_heads(model, pruned)
+    for layer, heads in pruned.items():
+        assert attention_layers(model)[layer].out_projection.in_features == (4 - len(heads)) * 8
+    assert sum(p.numel() for p in model.parameters()) < before
+    save_pruned(model, tmp_path)
+    assert torch.allclose(image_logits(load_pruned(tmp_path), processor), image_logits(model, processor), atol=1e-6)
+
+
+def test_onnx_int8_export_of_a_vit_takes_pixel_values_and_matches_torch(vit, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from tp.compression.onnx_export import build_onnx_int8, load_onnx
+
+    model, processor = vit
+    details = build_onnx_int8(model, processor, tmp_path, images(3))  # traced on 2, checked on 3
+    assert details["onnx_inputs"] == ["pixel_values"] and details["fp32_export_max_logit_diff"] < 1e-4
+    got = load_onnx(tmp_path)(**processor(images=images(5), return_tensors="pt")).logits
+    assert got.shape == (5, 3) and (got - image_logits(model, processor, 5)).abs().max() < 0.1

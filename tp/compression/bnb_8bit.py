@@ -22,16 +22,18 @@ def _device_map() -> dict[str, str]:
 
 def build_bnb_8bit(fp32_folder: Path, folder: Path) -> dict[str, Any]:
     """Load the saved fp32 model in 8-bit and save it into `folder`."""
-    from transformers import AutoModelForSequenceClassification, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
+
+    from tp.compression.architecture import model_class_of_folder
 
     quantization = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=HEAD_MODULES)
-    model = AutoModelForSequenceClassification.from_pretrained(fp32_folder, quantization_config=quantization,
+    model = model_class_of_folder(fp32_folder).from_pretrained(fp32_folder, quantization_config=quantization,
                                                                device_map=_device_map())
     model.save_pretrained(folder)
     return {"device": _device_map()[""], "weights_files": sorted(p.name for p in folder.glob("*.safetensors"))}
 
 
 def load_bnb_8bit(folder: Path) -> torch.nn.Module:
-    from transformers import AutoModelForSequenceClassification
+    from tp.compression.architecture import model_class_of_folder
 
-    return AutoModelForSequenceClassification.from_pretrained(folder, device_map=_device_map()).eval()
+    return model_class_of_folder(folder).from_pretrained(folder, device_map=_device_map()).eval()

@@ -1,11 +1,13 @@
 """Measure variants side by side: size on disk, accuracy, batch-32 throughput, batch-1 latency, peak memory.
 
 On a shared 2-core CPU one timing is noise, so every variant is timed on the same inputs *interleaved*:
-each batch (or text) is run by every variant in turn, in a rotating order, so that a burst of load from
+each batch (or input) is run by every variant in turn, in a rotating order, so that a burst of load from
 other processes lands on all of them alike. Latency is reported as median (p50) and p95.
-Memory is measured in a fresh process that loads the variant and classifies one batch
-(`python -m tp.compression.measure FOLDER TEXTS_JSON`), because a process's peak only grows: its RSS
-once the model is loaded, and its peak RSS after the batch.
+Inputs are texts, or PIL images for an image run (the classifier tokenizes or preprocesses them, inside
+the timings). Memory is measured in a fresh process that loads the variant and classifies one batch
+(`python -m tp.compression.measure FOLDER INPUTS`, INPUTS a JSON list of texts or a folder of PNG files),
+because a process's peak only grows: its RSS once the model is loaded, and its peak RSS after the batch.
+The result keys keep their first names (`throughput_texts_per_s`, `latency_texts`) for images too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tp.classifier import TextClassifier
+from tp.image_classifier import ImageClassifier
 from tp.metrics import classification_metrics
 
 WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".onnx.data")
@@ -44,10 +47,17 @@ def _rotation(names: list[str], step: int) -> list[str]:
     return names[shift:] + names[:shift]
 
 
-def evaluate_interleaved(classifiers: dict[str, TextClassifier], texts: list[str], labels: list[int],
+Classifier = TextClassifier | ImageClassifier
+
+
+def _length(item: Any) -> int:
+    return len(item) if isinstance(item, str) else 0  # images: one size after preprocessing; order kept
+
+
+def evaluate_interleaved(classifiers: dict[str, Classifier], texts: list[Any], labels: list[int],
                          batch_size: int = 32) -> dict[str, dict[str, Any]]:
-    """Accuracy, macro-F1 and texts/s at `batch_size` for every classifier on the same batches."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch together
+    """Accuracy, macro-F1 and inputs/s at `batch_size` for every classifier on the same batches (texts or images)."""
+    order = sorted(range(len(texts)), key=lambda i: _length(texts[i]))  # similar lengths batch together
     names = list(classifiers)
     logits = {name: np.zeros((len(texts), len(classifiers[name].labels)), dtype=np.float32) for name in names}
     seconds = dict.fromkeys(names, 0.0)
@@ -67,9 +77,9 @@ def evaluate_interleaved(classifiers: dict[str, TextClassifier], texts: list[str
     return results
 
 
-def latency_interleaved(classifiers: dict[str, TextClassifier], texts: list[str],
+def latency_interleaved(classifiers: dict[str, Classifier], texts: list[Any],
                         warmup: int = 2) -> dict[str, dict[str, float]]:
-    """Batch-1 latency (tokenization included) per classifier: p50, p95 and mean over `texts`, in ms."""
+    """Batch-1 latency (tokenization or image preprocessing included) per classifier: p50, p95, mean, in ms."""
     names = list(classifiers)
     for name in names:
         for text in texts[:warmup]:  # first calls allocate and pack; not what a server sees
@@ -86,9 +96,37 @@ def latency_interleaved(classifiers: dict[str, TextClassifier], texts: list[str]
             for name, t in times.items()}
 
 
+def write_probe_inputs(inputs: list[Any], folder: Path) -> Path:
+    """What the memory probe classifies: texts as `texts.json`, PIL images as PNG files in `images/`."""
+    if inputs and not isinstance(inputs[0], str):
+        images = Path(folder) / "images"
+        images.mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(inputs):
+            image.save(images / f"{i:04d}.png")
+        return images
+    texts_file = Path(folder) / "texts.json"
+    texts_file.write_text(json.dumps(inputs), encoding="utf-8")
+    return texts_file
+
+
+def read_probe_inputs(path: Path) -> list[Any]:
+    """Texts from a JSON list, or the PNG images of a folder (loaded, in name order)."""
+    path = Path(path)
+    if not path.is_dir():
+        return json.loads(path.read_text(encoding="utf-8"))
+    from PIL import Image
+
+    images = []
+    for file in sorted(path.glob("*.png")):
+        with Image.open(file) as image:
+            images.append(image.copy())
+    return images
+
+
 def memory_probe(folder: Path, texts_file: Path, timeout: float = 600) -> dict[str, int | None]:
     """RSS of a fresh process: after its imports, after loading the variant in `folder`, and its peak
-    once it has classified the texts in `texts_file` (one batch). None when the probe failed."""
+    once it has classified the inputs in `texts_file` (texts.json, or a folder of PNG images: one batch).
+    None when the probe failed."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder), str(texts_file)],
                           capture_output=True, text=True, timeout=timeout, env=env)
@@ -138,9 +176,11 @@ def _probe(folder: str, texts_file: str) -> None:
 
     from tp.compression.variants import load_variant
 
+    if Path(texts_file).is_dir():
+        import PIL.Image  # noqa: F401  (part of an image run's floor)
     runtime = _proc_status_bytes("VmRSS")
     classifier = load_variant(folder, force=True)  # measured whatever its verdict
-    texts = json.loads(Path(texts_file).read_text(encoding="utf-8"))
+    texts = read_probe_inputs(Path(texts_file))
     classifier.predict_logits(texts[:1])  # touches every weight: memory-mapped files are resident only once read
     gc.collect()  # what loading needed only briefly (a float skeleton, file buffers) is gone
     _return_freed_memory()

@@ -2,7 +2,9 @@
 
 The export traces the eager attention with a padded batch: traced with an all-ones mask, the attention
 mask's branch could be folded away and padding would then leak into the result. A parity check on
-texts of other lengths compares ONNX Runtime's logits with torch's before anything is saved.
+texts of other lengths compares ONNX Runtime's logits with torch's before anything is saved. An image
+classifier (ViT) is traced with `pixel_values` (dynamic batch) and checked on a batch of another size;
+its patch-embedding Conv stays fp32 (only MatMul weights are quantized).
 Needs `pip install onnx onnxruntime`; without them the method fails with a message saying so.
 """
 
@@ -42,22 +44,45 @@ class OnnxClassifierModel:
         options.intra_op_num_threads = threads or torch.get_num_threads()  # the same threads torch gets
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
+        # token ids and masks are int64; pixel_values are float32
+        self.dtypes = {i.name: "float32" if i.type == "tensor(float)" else "int64" for i in self.session.get_inputs()}
 
     def __call__(self, **batch: torch.Tensor) -> SimpleNamespace:
-        feeds = {name: batch[name].numpy().astype("int64") for name in self.input_names}
+        feeds = {name: batch[name].numpy().astype(self.dtypes[name]) for name in self.input_names}
         return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
 
     def eval(self) -> OnnxClassifierModel:
         return self
 
 
-def export_onnx(model: torch.nn.Module, tokenizer: Any, path: Path, max_length: int) -> list[str]:
-    """Trace `model` (fp32, eager attention) to ONNX with dynamic batch and sequence axes."""
-    sample = tokenizer(["a short text", "a longer text that needs no padding at all here"], padding=True,
-                       truncation=True, max_length=max_length, return_tensors="pt")
+def is_image_model(model: torch.nn.Module) -> bool:
+    return getattr(model, "main_input_name", "input_ids") == "pixel_values"
+
+
+def encode(model: torch.nn.Module, preprocessor: Any, inputs: list[Any], max_length: int | None) -> dict[str, Any]:
+    """The model's inputs for texts (tokenizer, padded together) or PIL images (image processor)."""
+    if is_image_model(model):
+        from tp.image_classifier import to_rgb
+
+        return preprocessor(images=[to_rgb(image) for image in inputs], return_tensors="pt")
+    return preprocessor(inputs, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
+def export_onnx(model: torch.nn.Module, preprocessor: Any, path: Path, max_length: int | None,
+                images: list[Any] | None = None) -> list[str]:
+    """Trace `model` (fp32, eager attention) to ONNX with dynamic batch (and, for texts, sequence) axes.
+
+    A text model is traced on two texts of different lengths; an image model on `images`.
+    """
+    if is_image_model(model):
+        sample = encode(model, preprocessor, images or [], max_length)
+    else:
+        sample = preprocessor(["a short text", "a longer text that needs no padding at all here"], padding=True,
+                              truncation=True, max_length=max_length, return_tensors="pt")
     order = list(inspect.signature(model.forward).parameters)
     names = sorted(sample.keys(), key=order.index)  # the exporter names graph inputs in forward()'s order
-    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    dynamic = {0: "batch"} if is_image_model(model) else {0: "batch", 1: "sequence"}
+    axes = {name: dynamic for name in names} | {"logits": {0: "batch"}}
     attention = model.config._attn_implementation
     model.set_attn_implementation("eager")  # sdpa's mask shortcuts do not trace into ONNX reliably
     try:
@@ -79,30 +104,37 @@ def quantize_onnx(source: Path, target: Path) -> None:
                      op_types_to_quantize=["MatMul", "Gather"])
 
 
-def onnx_parity(model: torch.nn.Module, tokenizer: Any, path: Path, texts: list[str], max_length: int) -> float:
-    """Largest |logit difference| between torch and ONNX Runtime on `texts` padded together."""
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+def onnx_parity(model: torch.nn.Module, preprocessor: Any, path: Path, inputs: list[Any],
+                max_length: int | None) -> float:
+    """Largest |logit difference| between torch and ONNX Runtime on `inputs` (texts padded together, or images)."""
+    batch = encode(model, preprocessor, inputs, max_length)
     with torch.inference_mode():
         expected = model(**batch).logits.float()
     got = OnnxClassifierModel(path)(**batch).logits
     return float((expected - got).abs().max())
 
 
-def build_onnx_int8(model: torch.nn.Module, tokenizer: Any, folder: Path, texts: list[str],
-                    max_length: int) -> dict[str, Any]:
-    """Write `model.onnx` (int8) and `config.json` into `folder`; returns the fp32 export's parity."""
+def build_onnx_int8(model: torch.nn.Module, preprocessor: Any, folder: Path, inputs: list[Any],
+                    max_length: int | None = None) -> dict[str, Any]:
+    """Write `model.onnx` (int8) and `config.json` into `folder`; returns the fp32 export's parity.
+
+    `inputs` are texts, or PIL images for an image model (traced on two, checked on all of them).
+    """
     _require_onnx()
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        inputs = export_onnx(model, tokenizer, fp32, max_length)
-        fp32_parity = onnx_parity(model, tokenizer, fp32, texts, max_length)
+        names = export_onnx(model, preprocessor, fp32, max_length, images=inputs[:2])
+        fp32_parity = onnx_parity(model, preprocessor, fp32, inputs, max_length)
         if fp32_parity > 1e-3:
             raise ModelSourceError(f"The ONNX export differs from torch by {fp32_parity:.2g} in the logits; "
                                    "not saving it.")
         quantize_onnx(fp32, folder / ONNX_FILE)
     model.config.save_pretrained(folder)
-    return {"onnx_inputs": inputs, "fp32_export_max_logit_diff": fp32_parity, "opset": 17,
-            "weights_files": [ONNX_FILE]}
+    details = {"onnx_inputs": names, "fp32_export_max_logit_diff": fp32_parity, "opset": 17,
+               "weights_files": [ONNX_FILE]}
+    if is_image_model(model):
+        details["patch_embedding"] = "Conv kept fp32 (ONNX Runtime dynamic quantization covers MatMul weights)"
+    return details
 
 
 def load_onnx(folder: Path) -> OnnxClassifierModel:

@@ -3,8 +3,9 @@
 Steps: (1) load the run and rebuild its recorded split; (2) save the fp32 baseline to a temporary
 variant folder, so that it is loaded and measured exactly like the variants; (3) build each variant
 into `variants/<name>.partial/` and load it back from disk (what is measured is what was saved);
-(4) measure all of them interleaved on the same test texts; (5) gate each one, record the verdict in
+(4) measure all of them interleaved on the same test inputs; (5) gate each one, record the verdict in
 its variant.json and rename the folder into place; (6) write the reports and the card section.
+Text runs and image runs (ViT) go the same way: `tp.compression.lab_data` hides which inputs a run has.
 """
 
 from __future__ import annotations
@@ -15,74 +16,24 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from tp.classifier import TextClassifier, load_classifier
 from tp.compression.config import CompressionConfig, MethodSpec
+from tp.compression.lab_data import LabData, load_lab_data
 from tp.compression.measure import (
     evaluate_interleaved,
     latency_interleaved,
     memory_probe,
     parameter_count,
     weights_bytes,
+    write_probe_inputs,
 )
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
-from tp.data import prepare_data
-from tp.errors import ConfigError, DataError, TpError
-from tp.evaluation import map_labels, recorded_data_config
+from tp.errors import TpError
 from tp.run_folder import publish_folder
 
 BASELINE = "fp32"
-
-
-@dataclass
-class LabData:
-    """The run's baseline classifier and its recorded splits, labels already in model indices."""
-
-    run_dir: Path
-    classifier: TextClassifier
-    splits: dict[str, tuple[list[str], list[int]]]
-    same_split_as_training: bool | None
-    baseline_folder: Path | None = None  # the fp32 model saved like a variant (bnb-8bit loads from it)
-
-
-def spread(split: tuple[list[str], list[int]], count: int | None) -> tuple[list[str], list[int]]:
-    """`count` examples spread evenly over a split: splits are ordered by class, so the first N are one class."""
-    texts, labels = split
-    if count is None or count >= len(texts):
-        return split
-    chosen = np.linspace(0, len(texts) - 1, count).round().astype(int).tolist()
-    return [texts[i] for i in chosen], [labels[i] for i in chosen]
-
-
-def load_lab_data(run_dir: Path, limit: int | None = None) -> LabData:
-    """Load the run's fp32 model and rebuild its recorded train/validation/test split."""
-    if is_variant_folder(run_dir):
-        raise ConfigError(f"{run_dir} is a compressed variant: run the lab on the run folder it came from.")
-    data = recorded_data_config(run_dir)
-    if data is None:
-        raise DataError(f"{run_dir} has no config.yaml with a data section: the lab evaluates a run folder "
-                        "on its own recorded test split.")
-    classifier = load_classifier(run_dir)
-    prepared = prepare_data(data)
-    to_model = map_labels(prepared.labels, classifier.labels)
-    splits = {name: (split["text"], [to_model[y] for y in split["label"]]) for name, split in prepared.splits.items()}
-    splits["test"] = spread(splits["test"], limit)
-    expected = classifier.info.get("data", {}).get("test_fingerprint")
-    same = expected == prepared.record["test_fingerprint"] if expected else None
-    return LabData(Path(run_dir), classifier, splits, same)
-
-
-def _batches(lab: LabData, split: str, count: int, batch_size: int = 16) -> list[dict[str, Any]]:
-    import torch
-
-    texts, labels = spread(lab.splits[split], count)
-    return [{**lab.classifier.tokenize(texts[i:i + batch_size]), "labels": torch.tensor(labels[i:i + batch_size])}
-            for i in range(0, len(texts), batch_size)]
 
 
 def _recover(model: Any, lab: LabData, config: CompressionConfig, after_step: Callable | None = None) -> dict:
@@ -90,9 +41,9 @@ def _recover(model: Any, lab: LabData, config: CompressionConfig, after_step: Ca
 
     if not config.recover_epochs:
         return {"epochs": 0}
-    texts, labels = lab.splits["train"]
-    return recover(model, lab.classifier.tokenizer, texts, labels, config.recover_epochs,
-                   lab.classifier.max_length, config.recover_learning_rate, after_step=after_step)
+    items, labels = lab.splits["train"]
+    return recover(model, lab.encode, items, labels, config.recover_epochs, config.recover_learning_rate,
+                   after_step=after_step)
 
 
 def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
@@ -101,16 +52,19 @@ def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: Compression
     model = copy.deepcopy(lab.classifier.model)
     counts = parameter_count(model)
     quantize_model(model)
-    return {**counts, "weights_files": save_int8(model, folder),
-            "details": {"linear": "dynamic int8, per output channel (head kept fp32)",
-                        "word_embeddings": "int8 per row + fp32 scale, dequantized on lookup"}}
+    details = {"linear": "dynamic int8, per output channel (head kept fp32)"}
+    if lab.is_image:  # ViT: no word table; torch's dynamic quantization has no Conv2d kernel
+        details["patch_embedding"] = "Conv2d kept fp32 (no word-embedding table in a ViT)"
+    else:
+        details["word_embeddings"] = "int8 per row + fp32 scale, dequantized on lookup"
+    return {**counts, "weights_files": save_int8(model, folder), "details": details}
 
 
 def build_pruned_heads(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
     from tp.compression.prune_heads import head_importance, heads_to_prune, prune_heads, save_pruned
 
     model = copy.deepcopy(lab.classifier.model)
-    importance = head_importance(model, _batches(lab, "validation", config.importance_texts))
+    importance = head_importance(model, lab.batches("validation", config.importance_texts))
     pruned = heads_to_prune(importance, spec.fraction)
     prune_heads(model, pruned)
     recovery = _recover(model, lab, config)
@@ -139,8 +93,9 @@ def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: Compre
 def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
     from tp.compression.onnx_export import build_onnx_int8
 
-    texts = lab.splits["validation"][0][:4]
-    details = build_onnx_int8(lab.classifier.model, lab.classifier.tokenizer, folder, texts, lab.classifier.max_length)
+    inputs = lab.open(lab.splits["validation"][0][:4])
+    max_length = None if lab.is_image else lab.classifier.max_length
+    details = build_onnx_int8(lab.classifier.model, lab.preprocessor, folder, inputs, max_length)
     return {**parameter_count(lab.classifier.model), "weights_files": details.pop("weights_files"), "details": details}
 
 
@@ -171,7 +126,7 @@ def _build(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Calla
     record = {"name": spec.name, "method": spec.method, "fraction": spec.fraction, "label": spec.label,
               "source_run": lab.classifier.info.get("name", lab.run_dir.name), "loader": "tp.compression.variants"
               ".load_variant", **built}
-    write_variant(folder, record, lab.classifier.info, lab.classifier.tokenizer)
+    write_variant(folder, record, lab.classifier.info, lab.preprocessor)
     return folder
 
 
@@ -186,7 +141,7 @@ def _reuse(spec: MethodSpec, lab: LabData, log: Callable[[str], None]) -> Path:
 
 def _measure(folders: dict[str, Path], lab: LabData, config: CompressionConfig,
              log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
-    """Load every folder back and measure all of them on the same texts, interleaved, on `config.threads`."""
+    """Load every folder back and measure all of them on the same inputs, interleaved, on `config.threads`."""
     import torch
 
     threads = torch.get_num_threads()
@@ -201,22 +156,22 @@ def _measure_all(folders: dict[str, Path], lab: LabData, config: CompressionConf
                  log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     classifiers = {name: load_variant(folder, force=True) for name, folder in folders.items()}
     texts, labels = lab.splits["test"]
-    log(f"evaluating {len(classifiers)} models on {len(texts)} test texts (batch {config.batch_size}) ...")
+    noun = "images" if lab.is_image else "texts"
+    log(f"evaluating {len(classifiers)} models on {len(texts)} test {noun} (batch {config.batch_size}) ...")
     results = evaluate_interleaved(classifiers, texts, labels, config.batch_size)
     step = max(1, len(texts) // config.latency_texts)
     sample = texts[::step][:config.latency_texts]
-    log(f"timing batch-1 latency on {len(sample)} texts ...")
+    log(f"timing batch-1 latency on {len(sample)} {noun} ...")
     for name, latency in latency_interleaved(classifiers, sample).items():
         results[name].update(latency)
     del classifiers
     with tempfile.TemporaryDirectory() as tmp:
-        texts_file = Path(tmp) / "texts.json"
-        texts_file.write_text(json.dumps(texts[:config.batch_size]), encoding="utf-8")
+        inputs = write_probe_inputs(texts[:config.batch_size], Path(tmp))  # texts.json, or PNG files
         for name, folder in folders.items():
             results[name]["size_bytes"] = weights_bytes(folder)
             if config.measure_memory:
                 log(f"memory of {name} in a fresh process ...")
-                results[name].update(memory_probe(folder, texts_file))
+                results[name].update(memory_probe(folder, inputs))
     return results
 
 
@@ -234,10 +189,15 @@ def _cpu_name() -> str:
 def _environment(lab: LabData, config: CompressionConfig) -> dict[str, Any]:
     import torch
 
-    return {"threads": config.threads or torch.get_num_threads(), "cpu": _cpu_name(),
-            "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
-            "test_texts": len(lab.splits["test"][0]), "limited": config.limit is not None,
-            "same_split_as_training": lab.same_split_as_training, "max_length": lab.classifier.max_length}
+    environment = {"threads": config.threads or torch.get_num_threads(), "cpu": _cpu_name(),
+                   "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+                   "test_texts": len(lab.splits["test"][0]), "limited": config.limit is not None,
+                   "same_split_as_training": lab.same_split_as_training}
+    if not lab.is_image:
+        return {**environment, "max_length": lab.classifier.max_length}
+    from tp.image_data import processor_size
+
+    return {**environment, "task": lab.classifier.task, "image_size": list(processor_size(lab.preprocessor))}
 
 
 def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
@@ -254,7 +214,7 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
         lab.classifier.model.save_pretrained(baseline)
         record = {"name": BASELINE, "method": BASELINE, "fraction": None, "label": "fp32 (baseline)",
                   **parameter_count(lab.classifier.model)}
-        write_variant(baseline, record, lab.classifier.info, lab.classifier.tokenizer)
+        write_variant(baseline, record, lab.classifier.info, lab.preprocessor)
         folders, records, failures, reused = {BASELINE: baseline}, {}, {}, []
         for spec in config.methods:
             try:

@@ -4,8 +4,10 @@ Importance is measured as in Michel et al. (2019), "Are Sixteen Heads Really Bet
 of ones multiplies every head's output, and a head's score is the mean |d loss / d mask| over validation
 batches, normalised per layer. The least important heads are then cut out of the query/key/value
 projections (output rows) and the attention output projection (input columns), which makes every
-matmul smaller. transformers 5 dropped `prune_heads` and `head_mask`, but its BERT-style and DistilBERT
-attention infer the head count from the tensors' shapes, so sliced layers run unchanged.
+matmul smaller. transformers 5 dropped `prune_heads` and `head_mask`, but its BERT-style, DistilBERT and
+ViT attention infer the head count from the tensors' shapes, so sliced layers run unchanged. ViT comes in
+two layouts: `attention.attention.{query,key,value}` + `attention.output.dense` (BERT's, older transformers)
+and `attention.{q_proj,k_proj,v_proj,o_proj}` with `head_dim` (transformers 5).
 
 On disk: `model.safetensors` (the smaller weights) and `config.json`, whose `pruned_heads` ({layer: [heads]},
 original numbering) tells `load_pruned` how to shape the architecture before loading them.
@@ -44,21 +46,29 @@ class AttentionHeads:
         return getattr(self.out_owner, self.out)
 
 
+def _has_linears(module: nn.Module, names: tuple[str, ...]) -> bool:
+    return all(isinstance(getattr(module, n, None), nn.Linear) for n in names)
+
+
 def attention_layers(model: nn.Module) -> list[AttentionHeads]:
-    """The self-attention blocks of a BERT-style (query/key/value) or DistilBERT-style (q_lin...) model."""
+    """The self-attention blocks of a BERT-style (query/key/value), DistilBERT-style (q_lin...) or
+    q_proj-style (ViT in transformers 5) model."""
     found = []
     for name, module in model.named_modules():
         size = getattr(module, "attention_head_size", None)
-        if all(isinstance(getattr(module, n, None), nn.Linear) for n in ("query", "key", "value")):
+        if _has_linears(module, ("query", "key", "value")):
             parent = model.get_submodule(name.rpartition(".")[0])
             output = getattr(parent, "output", None)
             if isinstance(getattr(output, "dense", None), nn.Linear) and size:
                 found.append(AttentionHeads(module, ("query", "key", "value"), output, "dense", size))
-        elif all(isinstance(getattr(module, n, None), nn.Linear) for n in ("q_lin", "k_lin", "v_lin", "out_lin")):
+        elif _has_linears(module, ("q_lin", "k_lin", "v_lin", "out_lin")):
             found.append(AttentionHeads(module, ("q_lin", "k_lin", "v_lin"), module, "out_lin", size))
+        elif _has_linears(module, ("q_proj", "k_proj", "v_proj", "o_proj")) and getattr(module, "head_dim", None):
+            found.append(AttentionHeads(module, ("q_proj", "k_proj", "v_proj"), module, "o_proj", module.head_dim))
     if not found:
-        raise ModelSourceError(f"prune-heads knows BERT-style (query/key/value + output.dense) and DistilBERT-style "
-                               f"(q_lin/k_lin/v_lin/out_lin) attention; {type(model).__name__} has neither.")
+        raise ModelSourceError(f"prune-heads knows BERT-style (query/key/value + output.dense), DistilBERT-style "
+                               f"(q_lin/k_lin/v_lin/out_lin) and ViT-style (q_proj/k_proj/v_proj/o_proj + head_dim) "
+                               f"attention; {type(model).__name__} has none of them.")
     return found
 
 
@@ -153,11 +163,13 @@ def save_pruned(model: nn.Module, folder: Path) -> list[str]:
 def load_pruned(folder: Path) -> nn.Module:
     """Build the full architecture from config.json, cut the recorded heads, then load the weights strictly."""
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig
+
+    from tp.compression.architecture import auto_model_class
 
     config = AutoConfig.from_pretrained(folder)
     pruned = {int(k): v for k, v in (getattr(config, "pruned_heads", None) or {}).items()}
-    model = AutoModelForSequenceClassification.from_config(config)
+    model = auto_model_class(config).from_config(config)
     prune_heads(model, pruned)
     model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)), strict=True)
     return model.eval()

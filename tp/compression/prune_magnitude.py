@@ -5,8 +5,9 @@ Zeros alone change nothing: a dense file of zeros is as large as before and dens
 bit mask (1 bit a weight) plus its surviving values, which is what makes the file smaller: at F = 0.5 a
 Linear weight costs 1/8 + 0.5 x 4 bytes instead of 4. In memory the model is dense again, so latency
 does not improve on a CPU; the report says so. Embeddings, the pooler and the classification head are
-not pruned. Each layer gets its own threshold: one global threshold zeroed all of MiniLM's pooler (its
-weights are 5x smaller than the encoder's) and the model fell to chance.
+not pruned (nor a ViT's patch embedding, a Conv2d). Each layer gets its own threshold: one global
+threshold zeroed all of MiniLM's pooler (its weights are 5x smaller than the encoder's) and the model fell
+to chance.
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def save_sparse(model: nn.Module, folder: Path) -> list[str]:
 def load_sparse(folder: Path) -> nn.Module:
     """Rebuild the dense model: unpack each mask and scatter the stored values into zeros."""
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig
 
-    model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(folder))
+    from tp.compression.architecture import auto_model_class
+
+    config = AutoConfig.from_pretrained(folder)
+    model = auto_model_class(config).from_config(config)
     tensors = load_file(str(folder / WEIGHTS_FILE))
     state = {}
     for key, reference in model.state_dict().items():

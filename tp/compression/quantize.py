@@ -4,7 +4,8 @@ torch's `quantize_dynamic` leaves embeddings in fp32, and the 30,522 x 384 word 
 (47 MB), so the state dict stays at 0.64x. Here the table is quantized per row (int8 + one fp32 scale a
 row) and dequantized only for the rows a batch looks up. Linear weights are quantized per output channel
 (more accurate than one scale a tensor at the same speed). The classification head stays fp32: it is
-tiny, and it is where a quantization error would flip predictions.
+tiny, and it is where a quantization error would flip predictions. A ViT has no word table: its patch
+embedding is a Conv2d, which torch's dynamic quantization has no kernel for, so it stays fp32.
 
 On disk: `model.safetensors` holds `<linear>.weight_int8` / `.weight_scale` / `.bias`, `<embedding>.weight_int8`
 / `.weight_scale` and every other tensor in fp32; `config.json` rebuilds the architecture.
@@ -68,20 +69,24 @@ def _quantizable_linears(model: nn.Module) -> list[str]:
             if isinstance(module, nn.Linear) and name.split(".")[-1] not in KEEP_FP32]
 
 
-def _embedding_name(model: nn.Module) -> str:
+def _embedding_name(model: nn.Module) -> str | None:
+    """The word table's module name; None when the input embedding is no table (a ViT's patch Conv2d)."""
     table = model.get_input_embeddings()
+    if not isinstance(table, nn.Embedding):
+        return None
     return next(name for name, module in model.named_modules() if module is table)
 
 
 def quantize_model(model: nn.Module) -> nn.Module:
-    """Quantize `model` in place: Linear layers (but the head) to dynamic int8, the word table to int8 rows."""
+    """Quantize `model` in place: Linear layers (but the head) to dynamic int8, a word table to int8 rows."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     spec = {name: per_channel_dynamic_qconfig for name in _quantizable_linears(model)}
     embedding = _embedding_name(model)
     with quiet_quantization():
         quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
-    _set_module(model, embedding, Int8Embedding.from_float(model.get_submodule(embedding)))
+    if embedding is not None:
+        _set_module(model, embedding, Int8Embedding.from_float(model.get_submodule(embedding)))
     return model
 
 
@@ -125,10 +130,12 @@ def load_int8(folder: Path) -> nn.Module:
     """Rebuild the architecture from config.json, quantize its skeleton, then fill in the saved tensors."""
     from safetensors.torch import load_file
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig
+
+    from tp.compression.architecture import auto_model_class
 
     config = AutoConfig.from_pretrained(folder)
-    model = quantize_model(AutoModelForSequenceClassification.from_config(config))
+    model = quantize_model(auto_model_class(config).from_config(config))
     tensors = load_file(str(folder / WEIGHTS_FILE))
     for name, module in model.named_modules():
         if isinstance(module, DynamicLinear):

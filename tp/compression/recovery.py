@@ -2,7 +2,8 @@
 
 A plain loop rather than `Trainer`: a fraction of an epoch on an already trained model needs no
 checkpoints, evaluation or logging. Masks (magnitude pruning) are re-applied after every step so that
-pruned weights stay zero.
+pruned weights stay zero. `encode` turns a list of inputs into model inputs: the tokenizer for texts,
+the image processor for images (no augmentation: a short recovery on the plain train images).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 import torch
 
 
-def recover(model: torch.nn.Module, tokenizer: Any, texts: list[str], labels: list[int], epochs: float,
-            max_length: int, learning_rate: float = 3e-5, batch_size: int = 16, seed: int = 42,
+def recover(model: torch.nn.Module, encode: Callable[[list[Any]], dict[str, torch.Tensor]], inputs: list[Any],
+            labels: list[int], epochs: float, learning_rate: float = 3e-5, batch_size: int = 16, seed: int = 42,
             after_step: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Fine-tune `model` in place for `epochs` (fractions allowed) on (texts, labels); returns what it did."""
-    steps = max(1, math.ceil(epochs * len(texts) / batch_size))
+    """Fine-tune `model` in place for `epochs` (fractions allowed) on (inputs, labels); returns what it did."""
+    steps = max(1, math.ceil(epochs * len(inputs) / batch_size))
     model.requires_grad_(True)  # a model merged from a LoRA adapter comes back with its base weights frozen
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
@@ -30,10 +31,9 @@ def recover(model: torch.nn.Module, tokenizer: Any, texts: list[str], labels: li
     model.train()
     for _ in range(steps):
         if len(order) < batch_size:
-            order += torch.randperm(len(texts), generator=generator).tolist()
+            order += torch.randperm(len(inputs), generator=generator).tolist()
         chosen, order = order[:batch_size], order[batch_size:]
-        batch = tokenizer([texts[i] for i in chosen], truncation=True, max_length=max_length, padding=True,
-                          return_tensors="pt")
+        batch = encode([inputs[i] for i in chosen])
         loss = model(**batch, labels=torch.tensor([labels[i] for i in chosen])).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

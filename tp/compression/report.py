@@ -25,6 +25,23 @@ NOTES = {
                  "graph, attention included, runs in ONNX Runtime's kernels instead of torch's.",
     "bnb-8bit": "bitsandbytes LLM.int8(); made for CUDA GPUs. On a CPU it casts activations to fp16 and is slow.",
 }
+IMAGE_NOTES = {  # where an image run (ViT) differs: no word table, a Conv2d patch embedding
+    "int8-dynamic": "Linear layers int8 per channel (torch dynamic quantization); the patch embedding (a Conv2d: "
+                    "torch has no dynamic int8 Conv2d, and a ViT has no word-embedding table) and the "
+                    "classification head stay fp32, as do attention, GELU and LayerNorm. Its resident memory need "
+                    "not be lower than fp32's: its loader builds the fp32 architecture first.",
+    "onnx-int8": "ONNX export with `pixel_values` input + ONNX Runtime dynamic int8 (MatMul per channel; the "
+                 "patch-embedding Conv stays fp32); the whole graph runs in ONNX Runtime's kernels instead of torch's.",
+}
+
+
+def is_image_summary(summary: dict[str, Any]) -> bool:
+    return summary["environment"].get("task") == "image-classification"
+
+
+def input_noun(summary: dict[str, Any]) -> str:
+    """What the models classified, for the table and the text: "texts" or "images"."""
+    return "images" if is_image_summary(summary) else "texts"
 
 
 def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -55,11 +72,11 @@ def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 
 
-def markdown_table(table: list[dict[str, Any]], full: bool = True) -> str:
+def markdown_table(table: list[dict[str, Any]], full: bool = True, inputs: str = "texts") -> str:
     """The seed's table (method, sparsity, size, accuracy, latency) plus status and deltas against fp32."""
     if full:
         head = ("| method | status | sparsity | parameters | size MB | size vs fp32 | accuracy | Δ accuracy (points) "
-                "| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | texts/s at batch 32 | RSS loaded MB "
+                f"| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | {inputs}/s at batch 32 | RSS loaded MB "
                 "| peak RSS MB |")
     else:
         head = ("| method | status | size MB | size vs fp32 | accuracy | Δ accuracy (points) | latency p50 ms "
@@ -86,7 +103,33 @@ def _count(n: float, noun: str) -> str:
     return f"{n:g} {noun}{'' if n == 1 else 's'}"
 
 
+def _how_measured_images(summary: dict[str, Any]) -> str:
+    env = summary["environment"]
+    base = summary["variants"]["fp32"]["measurements"]
+    subset = " (a subset: --limit)" if env["limited"] else ""
+    runtime = base.get("runtime_rss_bytes")
+    floor = f"; {runtime / 1e6:.0f} MB of it is Python, torch, transformers and PIL alone" if runtime else ""
+    height, width = env["image_size"]
+    return (f"Measured by `scripts/optimize.py` on {env['test_texts']} images of the run's recorded test split"
+            f"{subset}, the same images for every model (same split as training: {env['same_split_as_training']}), "
+            f"resized to {height}x{width} by the run's image processor. CPU `{env['cpu']}`, "
+            f"{_count(env['threads'], 'thread')} (--threads) on {env['cpus']} cores, load average "
+            f"{env['load_average'][0]} at the start and {env['load_average_end'][0]} at the end: other work shared "
+            f"the machine, so timings are noisy. To compare fairly, every model ran each batch (and each batch-1 "
+            f"image) in turn, interleaved, and latency is the median (p50) and p95 over {base['latency_texts']} "
+            "images, preprocessing (the image processor's resize and normalisation) included; the images were "
+            "decoded beforehand. Size counts the weight files only (the image processor is a small JSON file, the "
+            "same for all). Memory is that of a fresh process for each model: its RSS once the model is loaded and "
+            "has classified one image (so that memory-mapped weights are resident; freed memory handed back to the "
+            f"OS first), with the libraries its loader needs{floor}; and its peak RSS after it classified 32 images "
+            "(PNG files) in one batch (activations included). "
+            f"The gate rejects a variant that loses more than {_count(summary['max_drop_points'], 'accuracy point')}. "
+            "Ratios below 1.00x mean smaller or faster than fp32.")
+
+
 def _how_measured(summary: dict[str, Any]) -> str:
+    if is_image_summary(summary):
+        return _how_measured_images(summary)
     env = summary["environment"]
     base = summary["variants"]["fp32"]["measurements"]
     subset = " (a subset: --limit)" if env["limited"] else ""
@@ -111,7 +154,8 @@ def _how_measured(summary: dict[str, Any]) -> str:
 def compression_markdown(summary: dict[str, Any]) -> str:
     table = rows(summary)
     methods = {r["method"] for r in table if r["method"] != "fp32"}
-    notes = "\n".join(f"- `{m}`: {NOTES[m]}" for m in NOTES if m in methods)
+    known = {**NOTES, **IMAGE_NOTES} if is_image_summary(summary) else NOTES
+    notes = "\n".join(f"- `{m}`: {known[m]}" for m in known if m in methods)
     failures = "".join(f"\n- `{f['label']}` could not be built here: {f['error']}"
                        for f in summary["failures"].values())
     if summary.get("reused"):
@@ -121,7 +165,7 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
                        f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
                        for r in recovered)
-    return (f"# Compression of {Path(summary['run']).name}\n\n{markdown_table(table)}\n\n"
+    return (f"# Compression of {Path(summary['run']).name}\n\n{markdown_table(table, inputs=input_noun(summary))}\n\n"
             f"![size vs accuracy, latency](compression.png)\n\n## How this was measured\n\n{_how_measured(summary)}\n\n"
             f"## Methods\n\n{notes}{recovery}{failures}\n\nVariants live in `variants/<name>/` (not committed); "
             "`tp.compression.variants.load_variant(folder)` loads one and refuses a rejected one unless forced.\n")
@@ -129,7 +173,8 @@ def compression_markdown(summary: dict[str, Any]) -> str:
 
 def card_section(summary: dict[str, Any]) -> str:
     """The model card's compression section, between markers so that a new run replaces it."""
-    return (f"{CARD_START}\n## Compression\n\nVariants of this model measured against it on the same test texts "
+    return (f"{CARD_START}\n## Compression\n\nVariants of this model measured against it on the same test "
+            f"{input_noun(summary)} "
             f"(`scripts/optimize.py`; details and the measurement conditions in "
             f"[reports/compression.md](reports/compression.md)):\n\n{markdown_table(rows(summary), full=False)}\n\n"
             f"![compression](reports/compression.png)\n{CARD_END}\n")

@@ -1,8 +1,9 @@
 """Variant folders: what each holds, the accuracy gate, and loading one back (refusing rejected ones).
 
 `RUN_DIR/variants/<name>/` holds `variant.json` (method, how to load it, its measurements and the gate's
-verdict), `tp.json` (the run's labels and max length), the tokenizer, and the weights in the method's
-format (safetensors, or model.onnx). Only safetensors and ONNX are written: nothing is pickled.
+verdict), `tp.json` (the run's labels and max length), the tokenizer (or, for an image run, the image
+processor), and the weights in the method's format (safetensors, or model.onnx). Only safetensors and ONNX
+are written: nothing is pickled.
 
 The gate: a variant that loses more than `max_drop` accuracy points against the fp32 baseline, measured
 in the same run on the same test texts, is `rejected`. `load_variant` then raises RejectedVariantError
@@ -18,6 +19,7 @@ from typing import Any
 
 from tp.classifier import RUN_FILE, TextClassifier
 from tp.errors import ModelSourceError, RejectedVariantError
+from tp.image_classifier import ImageClassifier
 from tp.run_folder import write_json
 
 VARIANT_FILE = "variant.json"
@@ -48,11 +50,11 @@ def read_variant(folder: str | Path) -> dict[str, Any]:
     return record
 
 
-def write_variant(folder: Path, record: dict[str, Any], run_info: dict[str, Any], tokenizer: Any) -> None:
-    """variant.json, tp.json and the tokenizer next to the weights the method already wrote."""
+def write_variant(folder: Path, record: dict[str, Any], run_info: dict[str, Any], preprocessor: Any) -> None:
+    """variant.json, tp.json and the tokenizer or image processor next to the weights the method already wrote."""
     write_json(folder / VARIANT_FILE, {"format": FORMAT, "status": "unmeasured", **record})
     write_json(folder / RUN_FILE, {**run_info, "variant": record["name"]})
-    tokenizer.save_pretrained(folder)
+    preprocessor.save_pretrained(folder)
 
 
 def gate(baseline_accuracy: float, accuracy: float, max_drop: float) -> dict[str, Any]:
@@ -84,20 +86,24 @@ def check_variant(folder: str | Path, force: bool = False) -> dict[str, Any]:
 
 
 def load_fp32(folder: Path) -> Any:
-    from transformers import AutoModelForSequenceClassification
+    from tp.compression.architecture import model_class_of_folder
 
-    return AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    return model_class_of_folder(folder).from_pretrained(folder).eval()
 
 
-def load_variant(folder: str | Path, force: bool = False) -> TextClassifier:
-    """Load a variant folder as a TextClassifier; a rejected or unmeasured one only with `force=True`."""
-    from transformers import AutoTokenizer
-
+def load_variant(folder: str | Path, force: bool = False) -> TextClassifier | ImageClassifier:
+    """Load a variant folder as a Text- or ImageClassifier; a rejected or unmeasured one only with `force=True`."""
     folder = Path(folder)
     record = check_variant(folder, force)
     module, function = LOADERS[record["method"]]
     model = getattr(importlib.import_module(module), function)(folder)
     info = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     info["variant"] = record
+    if info.get("task") == "image-classification":
+        from transformers import AutoImageProcessor
+
+        return ImageClassifier(model, AutoImageProcessor.from_pretrained(folder), list(info["labels"]), info)
+    from transformers import AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(folder)
     return TextClassifier(model, tokenizer, list(info["labels"]), int(info.get("max_length") or 256), info)
