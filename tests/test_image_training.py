@@ -175,6 +175,9 @@ def test_planner_covers_vit() -> None:
     assert base.trainable_params == 12 * 2 * 16 * (768 + 768) + 768 * 10 + 10  # LoRA r=16 on q/v + head
     assert 85_000_000 < base.total_params < 87_000_000  # ViT-B/16, from the config shipped in tp/ (offline)
     assert base.fits and base.budget_gib == 8.0
+    import plan_memory as plan_script
+
+    assert plan_script.main(["--config", str(ROOT / "configs/cifar10-vit-lora.yaml"), "--budget-gib", "8"]) == 0
 
 
 @pytest.mark.slow
