@@ -157,3 +157,66 @@ def test_the_memory_probe_classifies_png_images_in_a_fresh_process(vit_run: Path
     assert inputs.is_dir() and len(read_probe_inputs(inputs)) == 4
     memory = memory_probe(vit_run / "variants" / "int8-dynamic", inputs)
     assert 0 < memory["runtime_rss_bytes"] < memory["loaded_rss_bytes"] <= memory["peak_rss_bytes"]
+
+
+@pytest.mark.slow  # ~12 s of training, then every method
+def test_a_run_folder_written_by_the_training_code_goes_through_the_lab(tmp_path: Path, tiny_vit_dir: Path) -> None:
+    import optimize
+
+    from tp.config import load_recipe
+    from tp.training import train
+
+    recipe = load_recipe(None, [f"model.source={tiny_vit_dir}", "data.source=builtin:digits", "method.name=full",
+                                "data.max_train_samples=64", "data.max_eval_samples=40", "training.epochs=1",
+                                "training.cpu_threads=1", "name=digits", f"output_dir={tmp_path}"])
+    with one_thread():  # train() sets the thread count for the whole process
+        run = train(recipe)
+    code = optimize.main([str(run), "--methods", METHODS, "--max-drop", "100", "--latency-texts", "2", "--threads", "1",
+                          "--recover-epochs", "0.5", "--no-memory"])
+    assert code == 0
+    summary = json.loads((run / "reports" / "compression.json").read_text())
+    assert summary["environment"]["same_split_as_training"] is True and not summary["failures"]
+    for name in NAMES:
+        assert isinstance(load_variant(run / "variants" / name), ImageClassifier)
+    card = (run / "README.md").read_text()
+    assert card.index("<!-- tp:compression -->") < card.index("## How to use")
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "digits-vit"
+needs_shipped = pytest.mark.skipif(not (SHIPPED / "model").is_dir(), reason="models/digits-vit is not in this checkout")
+
+
+@needs_shipped
+def test_shipped_digits_vit_card_shows_its_compression_report() -> None:
+    from tp.compression.report import card_section, load_summary
+
+    summary = load_summary(SHIPPED)
+    assert summary is not None and summary["environment"]["test_texts"] == 360
+    assert card_section(summary) in (SHIPPED / "README.md").read_text()
+    variants = summary["variants"]
+    assert all(variants[name]["status"] == "accepted" for name in variants if name != "fp32")
+    size = {name: record["measurements"]["size_bytes"] for name, record in variants.items()}
+    assert size["int8-dynamic"] <= 0.4 * size["fp32"]
+    assert variants["prune-heads-0.3"]["parameters"] < variants["fp32"]["parameters"]
+
+
+@needs_shipped
+def test_shipped_digits_vit_keeps_accuracy_in_int8_and_the_gate_rejects_a_broken_variant(tmp_path: Path) -> None:
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.optimize import optimize_run
+
+    run = tmp_path / "digits-vit"
+    shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("variants", "eval"))
+    config = CompressionConfig(methods=parse_methods("int8-dynamic,prune-magnitude:0.95"), max_drop=2.5, limit=120,
+                               latency_texts=3, threads=1, measure_memory=False)
+    variants = optimize_run(run, config, log=lambda _: None)["variants"]
+    assert variants["fp32"]["measurements"]["accuracy"] >= 0.95
+    assert variants["int8-dynamic"]["status"] == "accepted"
+    assert variants["prune-magnitude-0.95"]["status"] == "rejected"
+    with pytest.raises(RejectedVariantError):
+        load_variant(run / "variants" / "prune-magnitude-0.95")
+    from PIL import Image
+
+    examples = json.loads((run / "tp.json").read_text())["examples"]
+    classifier = load_variant(run / "variants" / "int8-dynamic")
+    assert [p["label"] for p in classifier.predict_images([Image.open(run / e) for e in examples])] == DIGITS
