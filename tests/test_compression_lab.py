@@ -188,3 +188,35 @@ def test_push_refuses_a_rejected_variant_unless_forced(shipped_summary: tuple[Pa
     assert forced.returncode == 0, forced.stderr
     card = (dry / "README.md").read_text()
     assert "Warning: tp's accuracy gate rejected this variant" in card and "rejected-by-accuracy-gate" in card
+
+
+def test_the_app_serves_an_accepted_variant_and_refuses_a_rejected_one_unless_forced(
+        shipped_summary: tuple[Path, dict], tmp_path: Path) -> None:
+    import httpx
+
+    from tp.serving.process import start_tp_app
+
+    run, summary = shipped_summary
+    variants = run / "variants"
+    env = {"TP_MODELS": f"int8={variants / 'int8-dynamic'},broken={variants / 'prune-magnitude-0.95'}",
+           "TP_DEMO": "false"}
+    refused = start_tp_app(env, tmp_path / "refused.log")
+    assert refused.process.wait(240) != 0  # start-up stops: the gate's verdict holds in the app too
+    assert "prune-magnitude-0.95" in refused.log() and "rejected" in refused.log()
+    server = start_tp_app({**env, "TP_FORCE_VARIANTS": "true"}, tmp_path / "forced.log")
+    try:
+        server.wait_until("/api/v1/ready", 240)
+        examples = json.loads((run / "tp.json").read_text())["examples"]
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            answer = client.post("/api/v1/predict", json={"inputs": examples, "model": "int8"}).json()
+            assert [p["label"] for p in answer["predictions"]] == LABELS
+            models = {m["name"]: m for m in client.get("/api/v1/models").json()["models"]}
+            assert models["int8"]["quantized"] == "int8-dynamic" and models["broken"]["quantized"] == "prune-magnitude"
+            drop = summary["variants"]["prune-magnitude-0.95"]["gate"]["accuracy_drop_points"]
+            assert models["broken"]["metrics"]["accuracy_drop_points"] == drop
+            explained = client.post("/api/v1/explain", json={"inputs": examples[0], "model": "int8"})
+            assert explained.status_code == 200  # with the fp32 run the variant sits in
+            assert explained.json()["label"] == LABELS[0]
+        assert "although its accuracy gate rejected it" in server.log()
+    finally:
+        server.stop()

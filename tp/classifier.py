@@ -114,12 +114,13 @@ def _is_image(info: dict[str, Any], path: Path | None) -> bool:
     return bool(config and config.is_file() and is_image_model(json.loads(config.read_text(encoding="utf-8"))))
 
 
-def load_classifier(source: str | Path, trust_remote_code: bool = False) -> TextClassifier | ImageClassifier:
+def load_classifier(source: str | Path, trust_remote_code: bool = False,
+                    force_variant: bool = False) -> TextClassifier | ImageClassifier:
     """Load a run folder, a model folder or a Hub id as a Text- or ImageClassifier on the CPU, in eval mode.
 
     The task comes from the run's `tp.json`, else from the model's config.json. A compressed variant folder
     (`variant.json`) goes to `tp.compression.variants.load_variant`, which raises RejectedVariantError for a
-    variant its accuracy gate rejected (call it with force=True to load one).
+    variant its accuracy gate rejected unless `force_variant`.
     """
     folder = Path(source).expanduser()
     if not folder.is_dir():  # a Hub id or builtin name: its files, then the same rules as for a folder
@@ -127,7 +128,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False) -> Text
     if (folder / "variant.json").is_file():  # a compressed variant: its own loader, and its accuracy gate
         from tp.compression.variants import load_variant
 
-        return load_variant(folder)
+        return load_variant(folder, force=force_variant)
     info = read_run_info(folder)
     if info:
         labels = list(info["labels"])

@@ -226,7 +226,9 @@ class ModelPublic(Answer):
     dataset: str | None = Field(description="What it was trained on.")
     metrics: dict[str, float] = Field(description="Test metrics from the run's metrics.json.")
     device: str
-    quantized: str | None = Field(description="`int8` when served with dynamic quantization.")
+    quantized: str | None = Field(description="How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the "
+                                              "method of a compressed variant (`onnx-int8`, `prune-heads`...); "
+                                              "null for full precision.")
     limits: ModelLimits
     examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
                                          "per label from the run folder's examples/ (empty when none; always "

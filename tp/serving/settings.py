@@ -116,6 +116,8 @@ class ServerSettings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, validation_alias=AliasChoices("TP_PORT", "PORT"))
     root_path: str = Field("", description="Public sub-path when served behind a proxy, e.g. /tp.")
     demo: bool = Field(True, description="Mount the Gradio demo at / (false: REST API only).")
+    force_variants: bool = Field(False, description="Serve compressed variants that their accuracy gate rejected "
+                                                    "(refused by default: start-up stops with the reason).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("cors_origins", mode="before")

@@ -453,7 +453,7 @@ export interface components {
             device: string;
             /**
              * Quantized
-             * @description `int8` when served with dynamic quantization.
+             * @description How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the method of a compressed variant (`onnx-int8`, `prune-heads`...); null for full precision.
              */
             quantized: string | null;
             limits: components["schemas"]["ModelLimits"];

@@ -1,0 +1,62 @@
+"""Serving a compressed variant (`RUN_DIR/variants/<name>/`, made by scripts/optimize.py).
+
+A variant runs on the CPU in its own format (int8 torch, ONNX Runtime, pruned, sparse...). Its accuracy
+gate holds here too: a variant the gate rejected stops start-up unless TP_FORCE_VARIANTS=true.
+Explanations need gradients through fp32 weights: they use the run the variant was made from when it
+sits beside it (`RUN_DIR/`), and are refused with a clear message otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tp.errors import ConfigError, InputError
+
+
+def check_variant_settings(name: str, method: str, settings: Any, device: str) -> None:
+    """A variant is already compressed, and its formats are CPU formats."""
+    if settings.quantize == "int8":
+        raise ConfigError(f"TP_QUANTIZE=int8 quantizes fp32 models, but {name!r} is a compressed variant "
+                          f"({method}): unset TP_QUANTIZE, or serve the run folder instead.")
+    if device != "cpu":
+        raise ConfigError(f"{name!r} is a compressed variant ({method}), which runs on the CPU: set TP_DEVICE=cpu "
+                          "(or auto with TP_QUANTIZE unset on a CPU machine), or serve the run folder on the GPU.")
+
+
+def source_run_model(folder: Path) -> Any | None:
+    """The fp32 model of the run a variant folder belongs to (RUN_DIR/variants/<name>), or None."""
+    from tp.classifier import load_classifier, read_run_info
+
+    run = Path(folder).resolve().parent.parent
+    if Path(folder).resolve().parent.name != "variants" or not read_run_info(run):
+        return None
+    model = load_classifier(run).model
+    model.requires_grad_(False)
+    return model
+
+
+def variant_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """What GET /models shows for a variant: its own measured test figures and the gate's numbers."""
+    measured, gate = record.get("measurements") or {}, record.get("gate") or {}
+    pairs = {"test_accuracy": measured.get("accuracy"), "test_macro_f1": measured.get("macro_f1"),
+             "test_size": measured.get("test_size"), "size_bytes": measured.get("size_bytes"),
+             "latency_p50_ms": measured.get("latency_p50_ms"),
+             "baseline_accuracy": gate.get("baseline_accuracy"),
+             "accuracy_drop_points": gate.get("accuracy_drop_points")}
+    return {key: value for key, value in pairs.items() if isinstance(value, int | float)}
+
+
+class NoExplanation:
+    """Stands in for the explain model of a variant served without its fp32 run: every call says why."""
+
+    def __init__(self, name: str, method: str) -> None:
+        self.message = (f"Model {name!r} is a compressed variant ({method}) served without the run it was made "
+                        "from: explanations need its fp32 weights. Serve the run folder to explain, or keep the "
+                        "variant in its run's variants/ folder.")
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise InputError(self.message)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise InputError(self.message)
