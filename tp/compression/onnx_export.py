@@ -48,6 +48,8 @@ class OnnxClassifierModel:
         self.dtypes = {i.name: "float32" if i.type == "tensor(float)" else "int64" for i in self.session.get_inputs()}
 
     def __call__(self, **batch: torch.Tensor) -> SimpleNamespace:
+        if "token_type_ids" in self.input_names and "token_type_ids" not in batch:  # BERT's default: segment 0
+            batch = {**batch, "token_type_ids": torch.zeros_like(batch["input_ids"])}
         feeds = {name: batch[name].numpy().astype(self.dtypes[name]) for name in self.input_names}
         return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
 
