@@ -8,7 +8,7 @@ from tp.errors import ConfigError
 
 # method -> the fraction it takes (None: it takes none), and what it does, for --help and errors
 METHODS: dict[str, tuple[float | None, str]] = {
-    "int8-dynamic": (None, "torch dynamic int8 Linear layers + int8 word embeddings"),
+    "int8-dynamic": (None, "torch dynamic int8 Linear layers + int8 word embeddings (a ViT's patch Conv2d stays fp32)"),
     "prune-heads": (0.3, "structured attention-head pruning by measured importance (Michel et al. 2019)"),
     "prune-magnitude": (0.5, "unstructured magnitude pruning of each encoder Linear layer, stored sparsely"),
     "onnx-int8": (None, "ONNX export + ONNX Runtime dynamic int8 (needs onnx and onnxruntime)"),
@@ -74,8 +74,8 @@ class CompressionConfig:
     recover_epochs: float = 0.0  # fine-tuning after pruning, on the run's train split
     recover_learning_rate: float = 3e-5  # small: the pruned model is already trained
     limit: int | None = None  # evaluate on N test examples spread over the split (quick runs; the gate judges N)
-    importance_texts: int = 256  # validation texts whose gradients rank the heads (prune-heads)
-    latency_texts: int = 40  # test texts timed one by one at batch 1, interleaved across variants
+    importance_texts: int = 256  # validation inputs (texts or images) whose gradients rank the heads (prune-heads)
+    latency_texts: int = 40  # test inputs timed one by one at batch 1, interleaved across variants
     batch_size: int = 32
     threads: int | None = None  # CPU threads for torch and ONNX Runtime while measuring (None: torch's default)
     measure_memory: bool = True  # peak RSS of a fresh process per variant (a few seconds each)

@@ -102,7 +102,7 @@ def write_probe_inputs(inputs: list[Any], folder: Path) -> Path:
         images = Path(folder) / "images"
         images.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(inputs):
-            image.save(images / f"{i:04d}.png")
+            (image if image.mode in ("L", "RGB", "RGBA") else image.convert("RGB")).save(images / f"{i:04d}.png")
         return images
     texts_file = Path(folder) / "texts.json"
     texts_file.write_text(json.dumps(inputs), encoding="utf-8")
