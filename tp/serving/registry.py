@@ -120,6 +120,8 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     if not spec.is_local and not read_run_info(folder):  # a plain Hub model: record its id, not a cache path
         info["base_model"] = spec.source
     if info.get("variant"):
+        from tp.serving.variants import load_variant_model
+
         return load_variant_model(spec, classifier, info, folder, settings, telemetry, device, workers)
     if classifier.task == IMAGE:
         return load_image_model(spec, classifier, info, folder, settings, telemetry, device, workers)
@@ -140,39 +142,6 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
                        "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
                        folder, read_metrics(folder))
-
-
-def load_variant_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], folder: Path,
-                       settings: ServerSettings, telemetry: Telemetry, device: str, workers: int) -> ServedModel:
-    """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
-    from tp.serving.variants import NoExplanation, check_variant_settings, source_run_model, variant_metrics
-
-    record = info["variant"]
-    check_variant_settings(spec.name, record["method"], settings, device)
-    image = classifier.task == IMAGE
-    max_tokens = None if image else settings.max_tokens or classifier.max_length
-    preprocessor = classifier.processor if image else classifier.tokenizer
-    if image:
-        from PIL import Image
-
-        inference = ImageInference(classifier.model, preprocessor, "cpu",
-                                   on_forward=telemetry.forward_observer(spec.name))
-        inference([Image.new("RGB", (32, 32))])
-    else:
-        inference = TextInference(classifier.model, preprocessor, max_tokens, settings.max_batch_size, "cpu",
-                                  on_forward=telemetry.forward_observer(spec.name))
-        inference(["warm-up"])
-    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
-    explain_model = source_run_model(folder) or NoExplanation(spec.name, record["method"])
-    if record.get("status") != "accepted":
-        log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
-                    record.get("status"))
-    examples = example_images(folder, list(classifier.labels), settings.max_image_bytes) if image else []
-    return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
-                       explain_model, preprocessor, folder, variant_metrics(record), task=classifier.task,
-                       examples=examples)
 
 
 def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], folder: Path,

@@ -60,3 +60,40 @@ class NoExplanation:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise InputError(self.message)
+
+
+def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder: Path, settings: Any,
+                       telemetry: Any, device: str, workers: int) -> Any:
+    """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
+    from tp.serving.batcher import MicroBatcher
+    from tp.serving.images import example_images
+    from tp.serving.inference import ImageInference, TextInference
+    from tp.serving.registry import IMAGE, ServedModel, log
+
+    record = info["variant"]
+    check_variant_settings(spec.name, record["method"], settings, device)
+    image = classifier.task == IMAGE
+    max_tokens = None if image else settings.max_tokens or classifier.max_length
+    preprocessor = classifier.processor if image else classifier.tokenizer
+    if image:
+        from PIL import Image
+
+        inference = ImageInference(classifier.model, preprocessor, "cpu",
+                                   on_forward=telemetry.forward_observer(spec.name))
+        inference([Image.new("RGB", (32, 32))])
+    else:
+        inference = TextInference(classifier.model, preprocessor, max_tokens, settings.max_batch_size, "cpu",
+                                  on_forward=telemetry.forward_observer(spec.name))
+        inference(["warm-up"])
+    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
+                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+    explain_model = source_run_model(folder) or NoExplanation(spec.name, record["method"])
+    if record.get("status") != "accepted":
+        log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
+                    record.get("status"))
+    run = Path(folder).resolve().parent.parent  # a variant keeps no examples: its run's
+    examples = example_images(run, list(classifier.labels), settings.max_image_bytes) if image else []
+    return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
+                       explain_model, preprocessor, folder, variant_metrics(record), task=classifier.task,
+                       examples=examples)
