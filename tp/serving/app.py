@@ -4,22 +4,23 @@ mount at "/" would shadow the API), middleware, error handlers, and a lifespan t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tp import __version__
 from tp.serving.api import API_PREFIX, install_api_routes
-from tp.serving.api.deps import key_matches
 from tp.serving.api.errors import install_error_handlers
 from tp.serving.api.guards import BodyGuardMiddleware, MetricsMiddleware, RootPathMiddleware
 from tp.serving.api.openapi import install_openapi
 from tp.serving.client import install_client
+from tp.serving.demo_mount import install_placeholder, mount_when_loaded
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings, load_settings
 from tp.serving.telemetry import Telemetry
@@ -48,18 +49,6 @@ def stop_server() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def mount_demo(app: FastAPI, registry: ModelRegistry, settings: ServerSettings) -> None:
-    import gradio as gr
-
-    from tp.serving.gradio_demo import build_demo
-
-    key = settings.api_key.get_secret_value() if settings.api_key else None
-    auth = (lambda user, password: key_matches(key, password)) if key else None  # noqa: E731
-    gr.mount_gradio_app(app, build_demo(registry, settings), path="/", root_path=settings.root_path or None,
-                        auth=auth, auth_message="Log in with any user name and the server's API key as password.",
-                        footer_links=["api", "settings"], run_history=False, show_error=True)
-
-
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The whole server as one ASGI app. Cheap: models load later, in the lifespan's background thread."""
     settings = settings or load_settings()
@@ -70,7 +59,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry.start_loading(on_failure=stop_server)  # /health answers at once, /ready once loaded
-        yield
+        async with AsyncExitStack() as stack:
+            demo = asyncio.create_task(mount_when_loaded(app, registry, settings, stack)) if settings.demo else None
+            yield
+            if demo is not None:
+                demo.cancel()
         registry.close()
 
     app = FastAPI(title="tp", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -87,8 +80,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, telemetry=telemetry)
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
-    if settings.demo:
-        mount_demo(app, registry, settings)  # after the REST routes: mounted first, "/" would shadow them
+    if settings.demo:  # mounted at "/" after the REST routes (first, it would shadow them), once models load
+        registry.demo_pending = True
+        install_placeholder(app)
     return app
 
 

@@ -180,6 +180,8 @@ class ModelRegistry:
         self.models: dict[str, ServedModel] = {}
         self.state = "loading"
         self.error: str | None = None
+        self.loaded = threading.Event()  # set once load() ends, loaded or failed
+        self.demo_pending = False  # the Gradio demo is mounted after the models load
 
     @property
     def names(self) -> list[str]:
@@ -237,9 +239,11 @@ class ModelRegistry:
         except Exception as error:  # any failure: the message goes to the log and to /ready
             self.error = f"{type(error).__name__}: {error}" if not isinstance(error, ConfigError) else str(error)
             self.state = "failed"
+            self.loaded.set()
             raise
         self.state = "ready"
         self.telemetry.models_ready.set(1)
+        self.loaded.set()
 
     def start_loading(self, on_failure: Any = None) -> threading.Thread:
         """Load in a daemon thread so the server answers /health and /ready meanwhile."""

@@ -34,6 +34,8 @@ async def ready(registry: Registry) -> ReadyResponse:
     if registry.state != "ready":
         raise NotReadyError(f"The models failed to load: {registry.error}" if registry.state == "failed"
                             else "The models are still loading.", 2)
+    if registry.demo_pending:
+        raise NotReadyError("The models are loaded (POST /predict answers); the Gradio demo is still starting.", 2)
     return ReadyResponse(models=registry.names)
 
 
