@@ -33,7 +33,7 @@ def has_weights(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
 
 
-def _auto_classes(image: bool) -> tuple[Any, Any]:
+def auto_classes(image: bool) -> tuple[Any, Any]:
     """(model class, preprocessor class) for a text or an image classifier; only that task's are imported."""
     if image:
         from transformers import AutoImageProcessor, AutoModelForImageClassification
@@ -54,7 +54,7 @@ def merge_adapter(adapter_dir: Path, base: str, labels: list[str], trust_remote_
     from tp.lora_merge import merge_lora_weights
 
     source = resolve_model_source(base)
-    model_class, _ = _auto_classes(image)
+    model_class, _ = auto_classes(image)
     model = model_class.from_pretrained(
         source.path, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=trust_remote_code,
@@ -134,7 +134,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
         labels = list(info["labels"])
         weights = next((p for p in (folder / "model", folder) if has_weights(p)), None)
         image = _is_image(info, weights)
-        model_class, pre_class = _auto_classes(image)
+        model_class, pre_class = auto_classes(image)
         if weights is not None:  # model/ in a run folder; the root in a published Hub repo
             model = model_class.from_pretrained(weights, trust_remote_code=trust_remote_code)
             preprocessor = pre_class.from_pretrained(weights)
@@ -146,7 +146,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
     else:
         path = folder
         image = _is_image({}, path)
-        model_class, pre_class = _auto_classes(image)
+        model_class, pre_class = auto_classes(image)
         kind = "an image" if image else "a sequence"
         try:
             model = model_class.from_pretrained(path, trust_remote_code=trust_remote_code)

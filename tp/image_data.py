@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tp.errors import DataError
+from tp.image_classifier import to_rgb
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -114,10 +115,6 @@ def image_digest(item: Any) -> str:
     else:
         data = item["bytes"] if item.get("bytes") else Path(item["path"]).read_bytes()
     return hashlib.sha256(data).hexdigest()
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def augment(image: Image.Image, cfg: AugmentationConfig, size: tuple[int, int], rng: random.Random) -> Image.Image:

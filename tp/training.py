@@ -153,7 +153,8 @@ def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any
     """A few test inputs, as the model takes them, to compare the trained and the saved model."""
     test = data.splits["test"]
     if data.task == "image-classification":
-        from tp.image_data import open_image, to_rgb
+        from tp.image_classifier import to_rgb
+        from tp.image_data import open_image
 
         return preprocessor(images=[to_rgb(open_image(x)) for x in test["image"][:8]], return_tensors="pt")
     return preprocessor(test["text"][:8], truncation=True, max_length=recipe.model.max_length, padding=True,

@@ -14,13 +14,9 @@ def is_image_config(config: Any) -> bool:
 
 def auto_model_class(config: Any) -> Any:
     """AutoModelForImageClassification for an image classifier's config, else AutoModelForSequenceClassification."""
-    if is_image_config(config):
-        from transformers import AutoModelForImageClassification
+    from tp.classifier import auto_classes
 
-        return AutoModelForImageClassification
-    from transformers import AutoModelForSequenceClassification
-
-    return AutoModelForSequenceClassification
+    return auto_classes(is_image_config(config))[0]
 
 
 def model_class_of_folder(folder: Any) -> Any:

@@ -108,6 +108,14 @@ def plan_threads(settings: ServerSettings, device: str) -> tuple[int, int]:
     return workers, threads
 
 
+def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry,
+                  workers: int) -> MicroBatcher:
+    """The started micro-batcher of one served model, with its limits and telemetry hooks."""
+    return MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                        settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
+                        on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+
+
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
                       workers: int) -> ServedModel:
     """Load one model onto its device (int8 when asked), start its batcher and warm it up."""
@@ -136,9 +144,7 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
                               on_forward=telemetry.forward_observer(spec.name))
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
-    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+    batcher = start_batcher(inference, spec, settings, telemetry, workers)
     return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
                        "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
                        folder, read_metrics(folder))
@@ -159,9 +165,7 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
     inference = ImageInference(served, classifier.processor, device, tokens,
                                on_forward=telemetry.forward_observer(spec.name))
     inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
-    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+    batcher = start_batcher(inference, spec, settings, telemetry, workers)
     info.setdefault("task", IMAGE)
     return ServedModel(spec, info, list(classifier.labels), None, device,
                        "int8" if settings.quantize == "int8" else None, batcher, model, classifier.processor,

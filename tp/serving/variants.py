@@ -65,10 +65,9 @@ class NoExplanation:
 def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder: Path, settings: Any,
                        telemetry: Any, device: str, workers: int) -> Any:
     """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
-    from tp.serving.batcher import MicroBatcher
     from tp.serving.images import example_images
     from tp.serving.inference import ImageInference, TextInference
-    from tp.serving.registry import IMAGE, ServedModel, log
+    from tp.serving.registry import IMAGE, ServedModel, log, start_batcher
 
     record = info["variant"]
     check_variant_settings(spec.name, record["method"], settings, device)
@@ -85,9 +84,7 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
         inference = TextInference(classifier.model, preprocessor, max_tokens, settings.max_batch_size, "cpu",
                                   on_forward=telemetry.forward_observer(spec.name))
         inference(["warm-up"])
-    batcher = MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                           settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                           on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+    batcher = start_batcher(inference, spec, settings, telemetry, workers)
     explain_model = source_run_model(folder) or NoExplanation(spec.name, record["method"])
     if record.get("status") != "accepted":
         log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
