@@ -2,7 +2,8 @@
 
     python scripts/benchmark_serving.py --json reports/serving.json
 
-Starts the naive baseline, tp fp32 and tp int8 on free loopback ports (measuring each cold start),
+Starts the naive baseline and tp (fp32 and int8, on ONNX Runtime, tp's CPU default, and on torch) on free
+loopback ports (measuring each cold start),
 drives them in interleaved rounds with 32 concurrent clients sending real BBC News test texts
 (throughput, p50/p95 latency, errors), then measures the FLOP efficiency of fp32 batches against a
 matmul peak measured in the same run.
@@ -29,13 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=256, help="measured requests per server (one text each)")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per text, for both servers")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the requests are split into")
-    parser.add_argument("--no-int8", action="store_true", help="skip the int8 run of tp")
+    parser.add_argument("--no-int8", action="store_true", help="skip the int8 runs of tp")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="skip tp's TP_BACKEND=torch servers (by default measured beside ONNX Runtime's)")
     parser.add_argument("--tp-env", action="append", default=[], metavar="TP_X=VALUE",
                         help="extra setting for tp's servers, e.g. --tp-env TP_WORKERS=2 --tp-env TP_THREADS=1")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     cfg = BenchmarkConfig(args.model, args.clients, args.requests, min(args.requests, 32), args.max_tokens,
-                          not args.no_int8, args.rounds, dict(item.split("=", 1) for item in args.tp_env))
+                          not args.no_int8, not args.no_torch, args.rounds,
+                          dict(item.split("=", 1) for item in args.tp_env))
     with tempfile.TemporaryDirectory(prefix="tp-bench-logs-") as logs:
         results = run_benchmark(cfg, Path(logs))
     print(format_report(results))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before any Hugging Face import: tests never touch the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# ONNX exports made by the servers under test go to a cache of this run, never the user's ~/.cache/tp
+CACHE_DIR = tempfile.mkdtemp(prefix="tp-test-cache-")
+os.environ["TP_CACHE_DIR"] = CACHE_DIR
+atexit.register(shutil.rmtree, CACHE_DIR, ignore_errors=True)
 
 import pytest  # noqa: E402
 

@@ -38,6 +38,8 @@ def test_health_ready_and_models(client: httpx.Client) -> None:
     model, image_model = body["models"]
     assert model["task"] == "text-classification" and model["default"] is True and model["examples"] == []
     assert image_model["task"] == "image-classification" and image_model["default"] is False
+    # TP_BACKEND=auto on a CPU: ONNX Runtime runs text models, torch image models
+    assert (model["runtime"], image_model["runtime"]) == ("onnxruntime", "torch")
     assert model["labels"] == ["business", "entertainment", "politics", "sports", "tech"]
     assert model["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert model["dataset"] == "builtin:bbc-news"

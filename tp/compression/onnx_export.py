@@ -99,11 +99,35 @@ def export_onnx(model: torch.nn.Module, preprocessor: Any, path: Path, max_lengt
 
 
 def quantize_onnx(source: Path, target: Path) -> None:
-    """ONNX Runtime dynamic quantization: MatMul weights per channel and the Gather (embedding) tables."""
+    """ONNX Runtime dynamic quantization: MatMul weights per channel and the embedding tables (Gather, or
+    the fused EmbedLayerNormalization), and a fused graph's Attention weights.
+
+    Works on plain and on fused graphs (fuse_encoder_graph's contrib ops carry no type information
+    for the quantizer's shape inference: their float outputs are declared as the default type)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Gather"])
+                     op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def fuse_encoder_graph(source: Path, target: Path, config: Any) -> dict[str, int]:
+    """ONNX Runtime's transformer optimizer on a text encoder's export: attention, embedding + LayerNorm,
+    bias + GELU and residual + LayerNorm become single fused kernels (about 2x faster on a CPU than the
+    plain graph). Returns how many of each fused op the graph now has ({} when nothing could be fused,
+    and then `target` is the plain graph)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", 0)
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "dim", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimized = optimize_model(str(source), model_type="bert", num_heads=int(heads), hidden_size=int(hidden),
+                                   opt_level=1)  # level 1: graph fusions only, portable to any CPU
+    fused = {op: count for op, count in optimized.get_fused_operator_statistics().items() if count}
+    optimized.save_model_to_file(str(target))
+    return fused
 
 
 def onnx_parity(model: torch.nn.Module, preprocessor: Any, path: Path, inputs: list[Any],

@@ -52,7 +52,7 @@ def resolve_device(device: str, quantize: str) -> str:
     import torch
 
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() and quantize == "none" else "cpu"
+        return "cuda" if torch.cuda.is_available() and quantize != "int8" else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         from tp.errors import ConfigError
 
@@ -68,6 +68,36 @@ def quantize_int8(model: Any) -> Any:
     with warnings.catch_warnings():  # torch.ao points users to torchao; the eager API still works
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def reduce_precision(model: Any, quantize: str, device: str = "cpu") -> Any:
+    """What runs the batches: `model` itself (`none`), a dynamic-int8 copy (`int8`, CPU) or a bfloat16 copy
+    (`bf16`: fast on GPUs and on CPUs with AMX or AVX512-BF16, slower than fp32 on other CPUs)."""
+    if quantize == "int8":
+        return quantize_int8(model)
+    if quantize != "bf16":
+        return model
+    import copy
+
+    import torch
+
+    if not _cpu_has_bf16(device):
+        import logging
+
+        logging.getLogger("tp.serving").warning("TP_QUANTIZE=bf16: torch has no fast bfloat16 kernels for this "
+                                                "CPU (AMX, AVX512), so bf16 runs slower than fp32 here")
+    return copy.deepcopy(model).to(torch.bfloat16)
+
+
+def _cpu_has_bf16(device: str) -> bool:
+    if device != "cpu":
+        return True
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch without the check: assume it is fine, do not warn
+        return True
 
 
 class TextInference:
@@ -128,7 +158,8 @@ class ImageInference:
 
         pixels = self.processor(images=[to_rgb(image) for image in images], return_tensors="pt")["pixel_values"]
         with torch.inference_mode():
-            logits = self.model(pixel_values=pixels.to(self.device)).logits.float()
+            dtype = getattr(self.model, "dtype", torch.float32)  # a bf16 model takes bf16 pixels
+            logits = self.model(pixel_values=pixels.to(self.device, dtype=dtype)).logits.float()
         self._on_forward(len(images), self.tokens_per_image)
         return [TextScores(row, False) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
 

@@ -16,12 +16,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tp.classifier import read_run_info
+from tp.classifier import folder_task, read_run_info
 from tp.errors import ConfigError, InputError
 from tp.serving.batcher import MicroBatcher
 from tp.serving.errors import NotReadyError, OverloadedError
 from tp.serving.images import example_images, set_pillow_limit
-from tp.serving.inference import ImageInference, TextInference, TextScores, quantize_int8, resolve_device
+from tp.serving.inference import ImageInference, TextInference, TextScores, reduce_precision, resolve_device
+from tp.serving.onnx_serving import runs_on_onnx
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
 
@@ -58,6 +59,7 @@ class ServedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     task: str = TEXT
     examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
+    runtime: str = "torch"  # what runs the batches: torch or onnxruntime
 
     @property
     def name(self) -> str:
@@ -118,12 +120,19 @@ def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, tel
 
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
                       workers: int) -> ServedModel:
-    """Load one model onto its device (int8 when asked), start its batcher and warm it up."""
+    """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up."""
     from tp.classifier import load_classifier
     from tp.sources import resolve_model_source
 
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
-    classifier = load_classifier(folder, force_variant=settings.force_variants)
+    load = partial(load_classifier, folder, force_variant=settings.force_variants)
+    if runs_on_onnx(settings, folder, device, folder_task(folder)):
+        from tp.serving.onnx_serving import load_onnx
+
+        classifier, explain_model = load_onnx(folder, settings, load)
+    else:
+        classifier, explain_model = load(), None
+    onnx = explain_model is not None  # ONNX Runtime runs the batches; int8 is already in its graph
     info = dict(classifier.info)
     if not spec.is_local and not read_run_info(folder):  # a plain Hub model: record its id, not a cache path
         info["base_model"] = spec.source
@@ -138,16 +147,24 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     if max_tokens > positions:
         raise ConfigError(f"TP_MAX_TOKENS={max_tokens} but model {spec.name!r} has {positions} positions: "
                           f"set TP_MAX_TOKENS to {positions} or less.")
-    model = classifier.model.to(device)
-    model.requires_grad_(False)  # explanations take gradients of the inputs only
-    served = quantize_int8(model) if settings.quantize == "int8" else model
+    if onnx:
+        served = classifier.model
+    else:
+        explain_model = classifier.model.to(device)
+        explain_model.requires_grad_(False)  # explanations take gradients of the inputs only
+        served = reduce_precision(explain_model, settings.quantize, device)
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
                               on_forward=telemetry.forward_observer(spec.name))
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
-                       "int8" if settings.quantize == "int8" else None, batcher, model, classifier.tokenizer,
-                       folder, read_metrics(folder))
+                       quantized(settings), batcher, explain_model, classifier.tokenizer,
+                       folder, read_metrics(folder), runtime="onnxruntime" if onnx else "torch")
+
+
+def quantized(settings: ServerSettings) -> str | None:
+    """What /models shows for the precision TP_QUANTIZE asked for (None: full precision)."""
+    return None if settings.quantize == "none" else settings.quantize
 
 
 def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], folder: Path,
@@ -157,7 +174,7 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
 
     model = classifier.model.to(device)
     model.requires_grad_(False)
-    served = quantize_int8(model) if settings.quantize == "int8" else model
+    served = reduce_precision(model, settings.quantize, device)
     config = model.config
     patch = getattr(config, "patch_size", None)
     size = getattr(config, "image_size", None)
@@ -168,7 +185,7 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     info.setdefault("task", IMAGE)
     return ServedModel(spec, info, list(classifier.labels), None, device,
-                       "int8" if settings.quantize == "int8" else None, batcher, model, classifier.processor,
+                       quantized(settings), batcher, model, classifier.processor,
                        folder, read_metrics(folder), task=IMAGE,
                        examples=example_images(folder, list(classifier.labels), settings.max_image_bytes))
 
@@ -206,15 +223,7 @@ class ModelRegistry:
         spec = next(spec for spec in self.specs if spec.name == name)
         if not spec.is_local:
             return TEXT
-        info = read_run_info(Path(spec.source))
-        if info.get("task"):
-            return str(info["task"])
-        from tp.image_classifier import is_image_model
-
-        for config in (Path(spec.source) / "config.json", Path(spec.source) / "model" / "config.json"):
-            if config.is_file():
-                return IMAGE if is_image_model(json.loads(config.read_text(encoding="utf-8"))) else TEXT
-        return TEXT
+        return folder_task(Path(spec.source))
 
     def load(self) -> None:
         """Load every model (blocking); on failure record the message in `error`."""
@@ -226,7 +235,9 @@ class ModelRegistry:
             # classifier" report and progress bars would only mislead a server's log
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
-            device = resolve_device(self.settings.device, self.settings.quantize)
+            # TP_BACKEND=onnx is a CPU runtime: `auto` then means the CPU, as it does for int8
+            onnx_or_int8 = "int8" if self.settings.backend == "onnx" else self.settings.quantize
+            device = resolve_device(self.settings.device, onnx_or_int8)
             workers, threads = plan_threads(self.settings, device)
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
@@ -236,8 +247,9 @@ class ModelRegistry:
                     warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
                     self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers)
                 served = self.models[spec.name]
-                log.info("Loaded model %r (%s, %s%s, %s, %d batch workers x %d threads) in %.1f s",
-                         spec.name, served.task, served.device, f", {served.quantized}" if served.quantized else "",
+                log.info("Loaded model %r (%s, %s on %s%s, %s, %d batch workers x %d threads) in %.1f s",
+                         spec.name, served.task, served.runtime, served.device,
+                         f", {served.quantized}" if served.quantized else "",
                          "images" if served.is_image else f"max {served.max_tokens} tokens", workers, threads,
                          time.perf_counter() - start)
         except Exception as error:  # any failure: the message goes to the log and to /ready

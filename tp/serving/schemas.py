@@ -229,6 +229,8 @@ class ModelPublic(Answer):
     quantized: str | None = Field(description="How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the "
                                               "method of a compressed variant (`onnx-int8`, `prune-heads`...); "
                                               "null for full precision.")
+    runtime: Literal["torch", "onnxruntime"] = Field(
+        "torch", description="What runs the forward passes: torch, or ONNX Runtime (TP_BACKEND).")
     limits: ModelLimits
     examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
                                          "per label from the run folder's examples/ (empty when none; always "

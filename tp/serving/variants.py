@@ -16,8 +16,8 @@ from tp.errors import ConfigError, InputError
 
 def check_variant_settings(name: str, method: str, settings: Any, device: str) -> None:
     """A variant is already compressed, and its formats are CPU formats."""
-    if settings.quantize == "int8":
-        raise ConfigError(f"TP_QUANTIZE=int8 quantizes fp32 models, but {name!r} is a compressed variant "
+    if settings.quantize != "none":
+        raise ConfigError(f"TP_QUANTIZE={settings.quantize} converts fp32 models, but {name!r} is a compressed variant "
                           f"({method}): unset TP_QUANTIZE, or serve the run folder instead.")
     if device != "cpu":
         raise ConfigError(f"{name!r} is a compressed variant ({method}), which runs on the CPU: set TP_DEVICE=cpu "

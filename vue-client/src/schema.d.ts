@@ -456,6 +456,13 @@ export interface components {
              * @description How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the method of a compressed variant (`onnx-int8`, `prune-heads`...); null for full precision.
              */
             quantized: string | null;
+            /**
+             * Runtime
+             * @description What runs the forward passes: torch, or ONNX Runtime (TP_BACKEND).
+             * @default torch
+             * @enum {string}
+             */
+            runtime: "torch" | "onnxruntime";
             limits: components["schemas"]["ModelLimits"];
             /**
              * Examples

@@ -32,21 +32,22 @@ def count_flops(model: Any, batch: dict[str, Any]) -> int:
 
 
 def batch_efficiency(model_dir: Path, texts: list[str], batch_size: int = 32, max_tokens: int = 256,
-                     repeats: int = 5, threads: int | None = None) -> dict[str, Any]:
+                     repeats: int = 5, threads: int | None = None, onnx: Path | None = None) -> dict[str, Any]:
     """fp32 forward passes over `batch_size` real texts at `max_tokens`: GFLOP/s and share of the peak
-    measured on the same number of torch threads."""
+    measured on the same number of torch threads. With `onnx` (an fp32 model.onnx of the same model), ONNX
+    Runtime runs the passes on as many threads; the FLOPs are counted on the torch model either way."""
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        return _batch_efficiency(model_dir, texts, batch_size, max_tokens, repeats)
+        return _batch_efficiency(model_dir, texts, batch_size, max_tokens, repeats, onnx)
     finally:
         torch.set_num_threads(previous)
 
 
 def _batch_efficiency(model_dir: Path, texts: list[str], batch_size: int, max_tokens: int,
-                      repeats: int) -> dict[str, Any]:
+                      repeats: int, onnx: Path | None) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -60,6 +61,10 @@ def _batch_efficiency(model_dir: Path, texts: list[str], batch_size: int, max_to
     flops = count_flops(eager, batch)
     del eager
     peak = matmul_peak_gflops()
+    if onnx is not None:
+        from tp.compression.onnx_export import OnnxClassifierModel
+
+        model = OnnxClassifierModel(onnx, threads=torch.get_num_threads())
     with torch.inference_mode():
         model(**batch)  # warm-up
         times = []
@@ -74,4 +79,5 @@ def _batch_efficiency(model_dir: Path, texts: list[str], batch_size: int, max_to
             "gflop_per_batch": round(flops / 1e9, 2), "flops_per_token": flops // tokens,
             "best_batch_seconds": round(best, 3), "texts_per_second": round(batch_size / best, 1),
             "achieved_gflops": round(achieved, 1), "matmul_peak_gflops": round(peak, 1),
-            "efficiency": round(achieved / peak, 3), "threads": torch.get_num_threads()}
+            "efficiency": round(achieved / peak, 3), "threads": torch.get_num_threads(),
+            "runtime": "onnxruntime" if onnx is not None else "torch"}

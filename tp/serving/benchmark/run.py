@@ -20,6 +20,8 @@ from tp.serving.benchmark.load import LoadResult, run_load, wait_for_prediction
 from tp.serving.process import ServerProcess, start_server, start_tp_app
 from tp.serving.settings import DEFAULT_MODEL_DIR
 
+SERVERS = ("naive", "tp_fp32", "tp_int8", "tp_bf16", "tp_torch_fp32", "tp_torch_int8")
+
 
 @dataclass
 class BenchmarkConfig:
@@ -29,6 +31,7 @@ class BenchmarkConfig:
     warmup_requests: int = 32
     max_tokens: int = 256
     int8: bool = True
+    torch_reference: bool = True  # also serve with TP_BACKEND=torch, the runtime before ONNX became the default
     rounds: int = 4  # the load is split into interleaved rounds across the servers
     tp_env: dict[str, str] = field(default_factory=dict)  # extra TP_ settings for tp's servers
 
@@ -121,10 +124,10 @@ def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
                                  {"NAIVE_MODEL_DIR": str(merged), "NAIVE_MAX_TOKENS": str(cfg.max_tokens)},
                                  log_dir / "naive.log")
             targets.append(start_target("naive", naive, "/predict", texts, cfg, is_tp=False))
+            # an empty ONNX cache: the cold starts of tp's servers below include their one-off export
             tp_env = {"TP_MODEL": str(merged), "TP_MAX_TOKENS": str(cfg.max_tokens), "TP_LOG_LEVEL": "warning",
-                      **cfg.tp_env}
-            variants = {"tp_fp32": {}, **({"tp_int8": {"TP_QUANTIZE": "int8"}} if cfg.int8 else {})}
-            for name, extra in variants.items():
+                      "TP_CACHE_DIR": str(Path(tmp) / "cache"), **cfg.tp_env}
+            for name, extra in tp_servers(cfg).items():
                 server = start_tp_app({**tp_env, **extra}, log_dir / f"{name}.log")
                 targets.append(start_target(name, server, "/api/v1/predict", texts, cfg, is_tp=True))
             per_round = max(1, cfg.requests // cfg.rounds)
@@ -137,55 +140,83 @@ def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
         finally:
             for target in targets:
                 target.server.stop()
-        # the out-of-the-box start: `python app.py` on the shipped run folder (adapter merged at start-up),
-        # then the same without the Gradio demo (TP_DEMO=false), whose import is a large part of it
-        for key, extra in (("tp_default_cold_start_s", {}), ("tp_api_only_cold_start_s", {"TP_DEMO": "false"})):
-            server = start_tp_app({"TP_MODEL": str(cfg.model), "TP_LOG_LEVEL": "warning", **extra},
-                                  log_dir / f"{key}.log")
-            try:
-                results[key] = round(wait_for_prediction(f"{server.url}/api/v1/predict", texts[0],
-                                                         server.started_at, server.process), 2)
-            finally:
-                server.stop()
+        results.update(default_cold_starts(cfg, texts[0], Path(tmp) / "default-cache", log_dir))
+        exports = sorted((Path(tmp) / "cache" / "onnx").glob("*-none/model.onnx"))
         results["fp32_batch"] = batch_efficiency(merged, texts, 32, cfg.max_tokens)
-        # what each of tp's two CPU batch workers runs: one thread, a share of the burst
-        results["fp32_batch_1_thread"] = batch_efficiency(merged, texts, 16, cfg.max_tokens, threads=1)
+        if exports:
+            results["fp32_batch_onnx"] = batch_efficiency(merged, texts, 32, cfg.max_tokens, onnx=exports[0])
+            # what each of tp's two CPU batch workers runs: one thread, a share of the burst
+            results["fp32_batch_onnx_1_thread"] = batch_efficiency(merged, texts, 16, cfg.max_tokens, threads=1,
+                                                                  onnx=exports[0])
     add_ratios(results)
+    return results
+
+
+def tp_servers(cfg: BenchmarkConfig) -> dict[str, dict[str, str]]:
+    """tp's servers under test and their extra settings: the default runtime (ONNX Runtime on a CPU), and torch."""
+    servers = {"tp_fp32": {}, "tp_int8": {"TP_QUANTIZE": "int8"}, "tp_bf16": {"TP_QUANTIZE": "bf16"}}
+    if cfg.torch_reference:
+        servers |= {"tp_torch_fp32": {"TP_BACKEND": "torch"},
+                    "tp_torch_int8": {"TP_BACKEND": "torch", "TP_QUANTIZE": "int8"}}
+    return {name: env for name, env in servers.items() if cfg.int8 or env.get("TP_QUANTIZE") != "int8"}
+
+
+def default_cold_starts(cfg: BenchmarkConfig, text: str, cache: Path, log_dir: Path) -> dict[str, float]:
+    """`python app.py` on the run folder (the shipped one by default; its adapter merged at start-up): the first
+    start (empty ONNX cache: the export included), a later start, the same without the Gradio demo
+    (TP_DEMO=false), and with TP_BACKEND=torch."""
+    starts = {"tp_default_first_start_s": {}, "tp_default_cold_start_s": {},
+              "tp_api_only_cold_start_s": {"TP_DEMO": "false"}, "tp_torch_cold_start_s": {"TP_BACKEND": "torch"}}
+    results = {}
+    for key, extra in starts.items():
+        server = start_tp_app({"TP_MODEL": str(cfg.model), "TP_LOG_LEVEL": "warning", "TP_CACHE_DIR": str(cache),
+                               **extra}, log_dir / f"{key}.log")
+        try:
+            results[key] = round(wait_for_prediction(f"{server.url}/api/v1/predict", text, server.started_at,
+                                                     server.process), 2)
+        finally:
+            server.stop()
     return results
 
 
 def add_ratios(results: dict[str, Any]) -> None:
     """tp / naive throughput and p95, and the FLOP efficiency of tp's fp32 batches as served."""
     naive = results["naive"]
-    for name in ("tp_fp32", "tp_int8"):
+    for name in SERVERS[1:]:
         if name in results and naive["throughput_rps"]:
             results[name]["throughput_vs_naive"] = round(results[name]["throughput_rps"] / naive["throughput_rps"], 2)
             results[name]["p95_vs_naive"] = round(results[name]["p95_ms"] / naive["p95_ms"], 2)
-    fp32, batch = results["tp_fp32"], results["fp32_batch"]
-    if fp32.get("seconds"):  # model FLOPs over the load's wall time (batches may overlap in time)
-        served = fp32["forward_tokens"] * batch["flops_per_token"] / fp32["seconds"] / 1e9
-        fp32["served_gflops"] = round(served, 1)
-        fp32["served_efficiency"] = round(served / batch["matmul_peak_gflops"], 3)
+    batch = results["fp32_batch"]
+    for fp32 in (results[name] for name in ("tp_fp32", "tp_torch_fp32") if name in results):
+        if fp32.get("seconds"):  # model FLOPs over the load's wall time (batches may overlap in time)
+            served = fp32["forward_tokens"] * batch["flops_per_token"] / fp32["seconds"] / 1e9
+            fp32["served_gflops"] = round(served, 1)
+            fp32["served_efficiency"] = round(served / batch["matmul_peak_gflops"], 3)
 
 
 def format_report(results: dict[str, Any]) -> str:
-    rows = [f"{'server':<10} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7} {'cold s':>7} {'x naive':>8}"]
-    for name in ("naive", "tp_fp32", "tp_int8"):
-        if name in results:
-            r = results[name]
-            rows.append(f"{name:<10} {r['throughput_rps']:>8.2f} {r['p50_ms']:>9.0f} {r['p95_ms']:>9.0f} "
-                        f"{r['errors']:>7} {r['cold_start_s']:>7.1f} {r.get('throughput_vs_naive', 1.0):>8.2f}")
-    rows.append("per-round req/s (interleaved): " + "; ".join(
-        f"{name} {results[name]['rounds_rps']}" for name in ("naive", "tp_fp32", "tp_int8") if name in results))
-    fp32 = results["tp_fp32"]
-    for one in (results["fp32_batch"], results.get("fp32_batch_1_thread")):
-        if one:
-            rows.append(f"fp32 batch of {one['batch_size']} x {one['tokens_per_text']} tokens: "
+    rows = [f"{'server':<14} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7} {'cold s':>7} {'x naive':>8}"]
+    names = [name for name in SERVERS if name in results]
+    for name in names:
+        r = results[name]
+        rows.append(f"{name:<14} {r['throughput_rps']:>8.2f} {r['p50_ms']:>9.0f} {r['p95_ms']:>9.0f} "
+                    f"{r['errors']:>7} {r['cold_start_s']:>7.1f} {r.get('throughput_vs_naive', 1.0):>8.2f}")
+    rows.append("(tp_fp32 and tp_int8 run on ONNX Runtime, the others on torch; cold s of an ONNX Runtime server "
+                "includes its one-off export)")
+    rows.append("per-round req/s (interleaved): "
+                + "; ".join(f"{name} {results[name]['rounds_rps']}" for name in names))
+    for key in ("fp32_batch", "fp32_batch_onnx", "fp32_batch_onnx_1_thread"):
+        if one := results.get(key):
+            rows.append(f"fp32 batch of {one['batch_size']} x {one['tokens_per_text']} tokens on {one['runtime']}: "
                         f"{one['achieved_gflops']} GFLOP/s of a {one['matmul_peak_gflops']} GFLOP/s matmul peak = "
                         f"{one['efficiency']:.0%} ({one['threads']} thread{'s' if one['threads'] > 1 else ''})")
-    if "served_efficiency" in fp32:
-        rows.append(f"tp fp32 as served: mean batch {fp32['mean_batch_size']}, {fp32['served_gflops']} GFLOP/s of "
-                    f"model FLOPs over the load's wall time = {fp32['served_efficiency']:.0%} of the peak")
-    rows.append(f"cold start of `python app.py` (shipped adapter, merged at start-up): "
-                f"{results['tp_default_cold_start_s']} s; with TP_DEMO=false: {results['tp_api_only_cold_start_s']} s")
+    for name in ("tp_fp32", "tp_torch_fp32"):
+        if "served_efficiency" in results.get(name, {}):
+            fp32 = results[name]
+            rows.append(f"{name} as served: mean batch {fp32['mean_batch_size']}, {fp32['served_gflops']} GFLOP/s of "
+                        f"model FLOPs over the load's wall time = {fp32['served_efficiency']:.0%} of the peak")
+    rows.append(f"cold start of `python app.py` (shipped adapter, merged at start-up): first start (ONNX export) "
+                f"{results['tp_default_first_start_s']} s, later starts {results['tp_default_cold_start_s']} s, "
+                f"with TP_DEMO=false {results['tp_api_only_cold_start_s']} s, with TP_BACKEND=torch "
+                f"{results['tp_torch_cold_start_s']} s")
     return "\n".join(rows)

@@ -52,7 +52,8 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
     return ModelPublic(
         name=served.name, task=served.task, default=default, labels=served.labels,
         base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
-        device=served.device, quantized=served.quantized, limits=model_limits(served, settings),
+        device=served.device, quantized=served.quantized, runtime=served.runtime,
+        limits=model_limits(served, settings),
         examples=[ImageExample(label=label, image=url) for label, url in served.examples])
 
 
