@@ -27,12 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="run folder to serve")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
-    parser.add_argument("--requests", type=int, default=256, help="measured requests per server (one text each)")
+    parser.add_argument("--requests", type=int, default=512, help="measured requests per server (one text each)")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per text, for both servers")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the requests are split into")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 runs of tp")
     parser.add_argument("--no-torch", action="store_true",
-                        help="skip tp's TP_BACKEND=torch servers (by default measured beside ONNX Runtime's)")
+                        help="skip the reference servers (fp32 on ONNX Runtime only, int8 on torch)")
     parser.add_argument("--tp-env", action="append", default=[], metavar="TP_X=VALUE",
                         help="extra setting for tp's servers, e.g. --tp-env TP_WORKERS=2 --tp-env TP_THREADS=1")
     parser.add_argument("--json", type=Path, help="write the results here")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -38,14 +39,23 @@ def test_health_ready_and_models(client: httpx.Client) -> None:
     model, image_model = body["models"]
     assert model["task"] == "text-classification" and model["default"] is True and model["examples"] == []
     assert image_model["task"] == "image-classification" and image_model["default"] is False
-    # TP_BACKEND=auto on a CPU: ONNX Runtime runs text models, torch image models
-    assert (model["runtime"], image_model["runtime"]) == ("onnxruntime", "torch")
+    assert image_model["runtime"] == "torch"
     assert model["labels"] == ["business", "entertainment", "politics", "sports", "tech"]
     assert model["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert model["dataset"] == "builtin:bbc-news"
     assert model["metrics"]["test_accuracy"] > 0.9
     assert model["limits"] == {"max_items": 16, "max_chars": 5000, "max_tokens": 256, "max_batch_size": 32,
                                "max_image_bytes": None, "max_image_pixels": None, "image_formats": None}
+
+
+def test_auto_backend_moves_fp32_batches_to_torch(client: httpx.Client) -> None:
+    """TP_BACKEND=auto: ONNX Runtime answers first, torch takes the batches once loaded, same answers."""
+    deadline = time.monotonic() + 180
+    while client.get(f"{API}/models").json()["models"][0]["runtime"] != "torch":
+        assert time.monotonic() < deadline, "the text model's batches never moved to torch"
+        time.sleep(0.5)
+    prediction = client.post(f"{API}/predict", json={"inputs": TEXT}).json()["predictions"][0]
+    assert prediction["label"] == "business"
 
 
 def test_predict_one_text_and_a_batch(client: httpx.Client) -> None:

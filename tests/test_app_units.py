@@ -91,6 +91,23 @@ def test_group_by_length_splits_only_when_padding_costs_more() -> None:
     assert all(len(g) <= 3 for g in group_by_length([10] * 7, max_rows=3))
 
 
+def test_few_shapes_pads_lengths_to_steps_and_rows_to_powers_of_two(tiny_bert_dir) -> None:
+    from transformers import AutoTokenizer
+
+    from tp.serving.inference import TextInference, power_of_two_chunks
+
+    assert power_of_two_chunks(list(range(13))) == [list(range(8)), [8, 9, 10, 11], [12]]
+    assert power_of_two_chunks([]) == []
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    lengths = [250] * 13 + [20, 21]
+    plain = TextInference(None, tokenizer, max_tokens=250, max_rows=32).passes(lengths)
+    assert sorted(len(group) for group, _ in plain) == [2, 13] and {n for _, n in plain} == {21, 250}
+    few = TextInference(None, tokenizer, max_tokens=250, max_rows=32, few_shapes=True).passes(lengths)
+    assert sorted(len(group) for group, _ in few) == [1, 2, 4, 8]  # 13 = 8 + 4 + 1
+    assert {n for _, n in few} == {32, 250}  # 20 and 21 -> 32; never past max_tokens
+    assert sorted(i for group, _ in few for i in group) == list(range(15))
+
+
 def test_describe_validation_error_says_what_to_send() -> None:
     assert "not valid JSON" in describe_validation_error(
         {"type": "json_invalid", "loc": ("body", 7), "msg": "JSON decode error", "ctx": {"error": "Expecting value"}})

@@ -13,7 +13,17 @@ import pytest
 
 from tp.classifier import load_classifier
 from tp.errors import ModelSourceError
-from tp.serving.onnx_serving import META_FILE, cache_key, load_onnx, load_onnx_classifier, model_files, runs_on_onnx
+from tp.serving.inference import TextInference
+from tp.serving.onnx_serving import (
+    META_FILE,
+    LazyModel,
+    cache_key,
+    load_onnx,
+    load_onnx_classifier,
+    model_files,
+    move_to_torch,
+    runs_on_onnx,
+)
 
 TEXTS = ["Shares rose after the results.", "The striker scored twice in the final minutes of the match.",
          "Parliament debated the new bill. " * 60]  # past the 128 positions: truncated
@@ -126,3 +136,28 @@ def test_a_failed_export_falls_back_to_torch_only_in_auto(tiny_vit_dir: Path, tm
     with pytest.raises(ModelSourceError, match="text models only"):
         load_onnx(tiny_vit_dir, settings("onnx", cache_dir=tmp_path), load)
     assert not list((tmp_path / "onnx").iterdir())  # nothing half-written left behind
+
+
+def test_batches_move_to_torch_with_the_same_answers(tiny_classifier_dir: Path, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    classifier, explain = load_onnx_classifier(tiny_classifier_dir, "none", tmp_path,
+                                               lambda: load_classifier(tiny_classifier_dir))
+    inference = TextInference(classifier.model, classifier.tokenizer, 128, 8)
+    served = SimpleNamespace(name="tiny", explain_model=explain, runtime="onnxruntime")
+    before = inference(TEXTS)
+    move_to_torch(served, inference)
+    assert served.runtime == "torch" and inference.model is explain.get()
+    after = inference(TEXTS)
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+        assert a.truncated == b.truncated
+    assert [a.truncated for a in after] == [False, False, True]
+
+    def broken() -> None:
+        raise OSError("weights gone")
+
+    stuck = SimpleNamespace(name="tiny", explain_model=LazyModel(broken), runtime="onnxruntime")
+    onnx_model = inference.model = classifier.model
+    with caplog.at_level(logging.ERROR, logger="tp.serving"):
+        move_to_torch(stuck, inference)
+    assert stuck.runtime == "onnxruntime" and inference.model is onnx_model and "stay on ONNX Runtime" in caplog.text

@@ -205,3 +205,19 @@ def load_onnx(folder: Path, settings: Any, load: Callable[[], Any]) -> tuple[Any
         log.warning("Serving %s with torch: its ONNX export failed (%s: %s); TP_BACKEND=torch skips the attempt",
                     folder, type(error).__name__, error)
         return load(), None
+
+
+def move_to_torch(served: Any, inference: Any) -> None:
+    """TP_BACKEND=auto, fp32: ONNX Runtime answers from the first seconds; once the fp32 torch model has loaded
+    (in the background: it is also what explanations use), the batches move to it, about 25% faster than ONNX
+    Runtime's fp32 kernels on the Xeon this was measured on. Predictions agree to ~1e-5."""
+    start = time.perf_counter()
+    try:
+        model = served.explain_model.get()
+    except Exception:
+        log.exception("Could not load the torch model of %r; its batches stay on ONNX Runtime", served.name)
+        return
+    inference.model = model  # an attribute swap: a pass in flight finishes on the model it started with
+    served.runtime = "torch"
+    log.info("Model %r: batches moved to torch, loaded in the background in %.1f s", served.name,
+             time.perf_counter() - start)

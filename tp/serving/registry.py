@@ -60,6 +60,7 @@ class ServedModel:
     task: str = TEXT
     examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
     runtime: str = "torch"  # what runs the batches: torch or onnxruntime
+    upgrade: Any = None  # TP_BACKEND=auto, fp32: moves the batches to torch once it has loaded (background)
 
     @property
     def name(self) -> str:
@@ -154,12 +155,18 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
         explain_model.requires_grad_(False)  # explanations take gradients of the inputs only
         served = reduce_precision(explain_model, settings.quantize, device)
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
-                              on_forward=telemetry.forward_observer(spec.name))
+                              on_forward=telemetry.forward_observer(spec.name),
+                              few_shapes=settings.quantize == "bf16" and device == "cpu")  # oneDNN compiles per shape
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
-    return ServedModel(spec, info, list(classifier.labels), max_tokens, device,
-                       quantized(settings), batcher, explain_model, classifier.tokenizer,
-                       folder, read_metrics(folder), runtime="onnxruntime" if onnx else "torch")
+    served_model = ServedModel(spec, info, list(classifier.labels), max_tokens, device, quantized(settings), batcher,
+                               explain_model, classifier.tokenizer, folder, read_metrics(folder),
+                               runtime="onnxruntime" if onnx else "torch")
+    if onnx and settings.backend == "auto" and settings.quantize == "none":
+        from tp.serving.onnx_serving import move_to_torch
+
+        served_model.upgrade = partial(move_to_torch, served_model, inference)
+    return served_model
 
 
 def quantized(settings: ServerSettings) -> str | None:
@@ -260,6 +267,10 @@ class ModelRegistry:
         self.state = "ready"
         self.telemetry.models_ready.set(1)
         self.loaded.set()
+        upgrades = [served.upgrade for served in self.models.values() if served.upgrade]
+        if upgrades:  # served meanwhile by ONNX Runtime; a failure keeps it there (logged)
+            threading.Thread(target=lambda: [upgrade() for upgrade in upgrades], name="tp-torch-loader",
+                             daemon=True).start()
 
     def start_loading(self, on_failure: Any = None) -> threading.Thread:
         """Load in a daemon thread so the server answers /health and /ready meanwhile."""

@@ -92,9 +92,10 @@ class ServerSettings(BaseSettings):
         "none", description="`int8`: dynamic int8 Linear layers (CPU); `bf16`: bfloat16 weights (torch; fast on GPUs "
                             "and on CPUs with AMX or AVX512-BF16, slower than fp32 on other CPUs).")
     backend: Literal["auto", "torch", "onnx"] = Field(
-        "auto", description="What runs text models' batches: `onnx` (ONNX Runtime, fused graph, exported once into "
-                            "TP_CACHE_DIR; about 2x the throughput of torch on a CPU, and a faster start), `torch`, "
-                            "or `auto`: onnx for text models on the CPU when onnxruntime is installed, else torch.")
+        "auto", description="What runs text models' batches on a CPU: `onnx` (ONNX Runtime: a fused graph exported "
+                            "once into TP_CACHE_DIR; starts seconds sooner), `torch`, or `auto`: ONNX Runtime from "
+                            "the start, then torch once it has loaded in the background (fp32; int8 stays on ONNX "
+                            "Runtime). GPUs and image models use torch.")
     cache_dir: Path | None = Field(None, description="Where ONNX exports are kept (default: ~/.cache/tp).")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most inputs (texts or images) in one forward pass.")
     max_batch_wait_ms: float = Field(5.0, ge=0, le=10_000, description="How long a batch waits to fill up.")

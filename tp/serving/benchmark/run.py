@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,18 @@ from tp.serving.benchmark.load import LoadResult, run_load, wait_for_prediction
 from tp.serving.process import ServerProcess, start_server, start_tp_app
 from tp.serving.settings import DEFAULT_MODEL_DIR
 
-SERVERS = ("naive", "tp_fp32", "tp_int8", "tp_bf16", "tp_torch_fp32", "tp_torch_int8")
+SERVERS = ("naive", "tp_fp32", "tp_int8", "tp_bf16", "tp_onnx_fp32", "tp_torch_int8")
 
 
 @dataclass
 class BenchmarkConfig:
     model: Path = DEFAULT_MODEL_DIR  # a run folder (adapter merged once into a temporary folder)
     clients: int = 32
-    requests: int = 256
+    requests: int = 512
     warmup_requests: int = 32
     max_tokens: int = 256
     int8: bool = True
-    torch_reference: bool = True  # also serve with TP_BACKEND=torch, the runtime before ONNX became the default
+    torch_reference: bool = True  # also fp32 on ONNX Runtime only and int8 on torch (what auto does not pick)
     rounds: int = 4  # the load is split into interleaved rounds across the servers
     tp_env: dict[str, str] = field(default_factory=dict)  # extra TP_ settings for tp's servers
 
@@ -80,12 +81,29 @@ class Target:
     metrics_before: dict[str, float] = field(default_factory=dict)
 
 
+def final_runtime(env: dict[str, str]) -> str:
+    """What runs a tp server's batches once it has settled (TP_BACKEND=auto moves fp32 to torch in the background)."""
+    backend, quantize = env.get("TP_BACKEND", "auto"), env.get("TP_QUANTIZE", "none")
+    return "onnxruntime" if backend == "onnx" or (backend == "auto" and quantize == "int8") else "torch"
+
+
+def wait_for_runtime(url: str, runtime: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/api/v1/models").json()["models"][0]["runtime"] != runtime:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server did not move its batches to {runtime} within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
 def start_target(name: str, server: ServerProcess, path: str, texts: list[str], cfg: BenchmarkConfig,
-                 is_tp: bool) -> Target:
-    """Wait for the first prediction (the cold start, measured while the other servers idle), warm up."""
+                 is_tp: bool, runtime: str | None = None) -> Target:
+    """Wait for the first prediction (the cold start, measured while the other servers idle), warm up; a tp
+    server is measured once its batches run on `runtime`."""
     target = Target(name, server, f"{server.url}{path}", is_tp)
     try:
         target.cold_start_s = wait_for_prediction(target.predict_url, texts[0], server.started_at, server.process)
+        if runtime:
+            wait_for_runtime(server.url, runtime)
         run_load(target.predict_url, texts, cfg.clients, cfg.warmup_requests)
         target.metrics_before = server_metrics(server.url) if is_tp else {}
     except Exception as error:
@@ -129,7 +147,8 @@ def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
                       "TP_CACHE_DIR": str(Path(tmp) / "cache"), **cfg.tp_env}
             for name, extra in tp_servers(cfg).items():
                 server = start_tp_app({**tp_env, **extra}, log_dir / f"{name}.log")
-                targets.append(start_target(name, server, "/api/v1/predict", texts, cfg, is_tp=True))
+                targets.append(start_target(name, server, "/api/v1/predict", texts, cfg, is_tp=True,
+                                            runtime=final_runtime(extra)))
             per_round = max(1, cfg.requests // cfg.rounds)
             for round_index in range(cfg.rounds):
                 batch = texts[round_index * per_round:] + texts[:round_index * per_round]  # fresh texts per round
@@ -155,8 +174,8 @@ def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
 def tp_servers(cfg: BenchmarkConfig) -> dict[str, dict[str, str]]:
     """tp's servers under test and their extra settings: the default runtime (ONNX Runtime on a CPU), and torch."""
     servers = {"tp_fp32": {}, "tp_int8": {"TP_QUANTIZE": "int8"}, "tp_bf16": {"TP_QUANTIZE": "bf16"}}
-    if cfg.torch_reference:
-        servers |= {"tp_torch_fp32": {"TP_BACKEND": "torch"},
+    if cfg.torch_reference:  # the runtimes auto did not pick for that precision
+        servers |= {"tp_onnx_fp32": {"TP_BACKEND": "onnx"},
                     "tp_torch_int8": {"TP_BACKEND": "torch", "TP_QUANTIZE": "int8"}}
     return {name: env for name, env in servers.items() if cfg.int8 or env.get("TP_QUANTIZE") != "int8"}
 
@@ -187,7 +206,7 @@ def add_ratios(results: dict[str, Any]) -> None:
             results[name]["throughput_vs_naive"] = round(results[name]["throughput_rps"] / naive["throughput_rps"], 2)
             results[name]["p95_vs_naive"] = round(results[name]["p95_ms"] / naive["p95_ms"], 2)
     batch = results["fp32_batch"]
-    for fp32 in (results[name] for name in ("tp_fp32", "tp_torch_fp32") if name in results):
+    for fp32 in (results[name] for name in ("tp_fp32", "tp_onnx_fp32") if name in results):
         if fp32.get("seconds"):  # model FLOPs over the load's wall time (batches may overlap in time)
             served = fp32["forward_tokens"] * batch["flops_per_token"] / fp32["seconds"] / 1e9
             fp32["served_gflops"] = round(served, 1)
@@ -201,8 +220,8 @@ def format_report(results: dict[str, Any]) -> str:
         r = results[name]
         rows.append(f"{name:<14} {r['throughput_rps']:>8.2f} {r['p50_ms']:>9.0f} {r['p95_ms']:>9.0f} "
                     f"{r['errors']:>7} {r['cold_start_s']:>7.1f} {r.get('throughput_vs_naive', 1.0):>8.2f}")
-    rows.append("(tp_fp32 and tp_int8 run on ONNX Runtime, the others on torch; cold s of an ONNX Runtime server "
-                "includes its one-off export)")
+    rows.append("(measured once settled: tp_fp32 on torch, tp_int8 on ONNX Runtime, tp_bf16 on torch; cold s of "
+                "a server that starts on ONNX Runtime includes its one-off export)")
     rows.append("per-round req/s (interleaved): "
                 + "; ".join(f"{name} {results[name]['rounds_rps']}" for name in names))
     for key in ("fp32_batch", "fp32_batch_onnx", "fp32_batch_onnx_1_thread"):
@@ -210,7 +229,7 @@ def format_report(results: dict[str, Any]) -> str:
             rows.append(f"fp32 batch of {one['batch_size']} x {one['tokens_per_text']} tokens on {one['runtime']}: "
                         f"{one['achieved_gflops']} GFLOP/s of a {one['matmul_peak_gflops']} GFLOP/s matmul peak = "
                         f"{one['efficiency']:.0%} ({one['threads']} thread{'s' if one['threads'] > 1 else ''})")
-    for name in ("tp_fp32", "tp_torch_fp32"):
+    for name in ("tp_fp32", "tp_onnx_fp32"):
         if "served_efficiency" in results.get(name, {}):
             fp32 = results[name]
             rows.append(f"{name} as served: mean batch {fp32['mean_batch_size']}, {fp32['served_gflops']} GFLOP/s of "
