@@ -21,7 +21,14 @@ from tp.errors import ConfigError, InputError
 from tp.serving.batcher import MicroBatcher
 from tp.serving.errors import NotReadyError, OverloadedError
 from tp.serving.images import example_images, set_pillow_limit
-from tp.serving.inference import ImageInference, TextInference, TextScores, reduce_precision, resolve_device
+from tp.serving.inference import (
+    ImageInference,
+    TextInference,
+    TextScores,
+    plan_threads,
+    reduce_precision,
+    resolve_device,
+)
 from tp.serving.onnx_serving import runs_on_onnx
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
@@ -94,21 +101,6 @@ class ServedModel:
             job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
                           method or "gradient_x_input", steps, target)
         return await self.batcher.run_solo(job)
-
-
-def plan_threads(settings: ServerSettings, device: str) -> tuple[int, int]:
-    """(batches in flight per model, torch threads per batch).
-
-    On a CPU, two single-threaded batches side by side beat one two-threaded batch: torch's threads
-    synchronise at every op, and one preempted thread stalls the other. Measured on 2 shared cores,
-    256-token texts: 1 thread ~10 texts/s at any batch size, 2 threads 1-9 texts/s (worst at batch 1).
-    """
-    import torch
-
-    cores = torch.get_num_threads()  # torch's default: the physical cores it may use
-    workers = settings.workers or (1 if device != "cpu" or cores < 2 else 2)
-    threads = settings.threads or max(1, cores // workers)
-    return workers, threads
 
 
 def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry,
