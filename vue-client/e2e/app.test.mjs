@@ -66,6 +66,7 @@ async function startApp() {
       TP_API_KEY: API_KEY,
       TP_MAX_CHARS: String(MAX_CHARS),
       TP_MODELS: `bbc-news-minilm=models/bbc-news-minilm,bbc-copy=models/bbc-news-minilm,${IMAGE_MODEL}=${imageFolder}`,
+      TP_CACHE_DIR: join(work, 'cache'), // the ONNX export of this run, not the user's ~/.cache/tp
     },
   })
   const url = `http://127.0.0.1:${port}${ROOT_PATH}`
