@@ -114,9 +114,9 @@ def quantize_onnx(source: Path, target: Path) -> None:
 
 def fuse_encoder_graph(source: Path, target: Path, config: Any) -> dict[str, int]:
     """ONNX Runtime's transformer optimizer on a text encoder's export: attention, embedding + LayerNorm,
-    bias + GELU and residual + LayerNorm become single fused kernels (about 2x faster on a CPU than the
-    plain graph). Returns how many of each fused op the graph now has ({} when nothing could be fused,
-    and then `target` is the plain graph)."""
+    bias + GELU and residual + LayerNorm become single fused kernels (1.1x the plain graph's texts/s on
+    one thread, 256-token texts). Returns how many of each fused op the graph now has ({} when nothing
+    could be fused, and then `target` is the plain graph)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", 0)

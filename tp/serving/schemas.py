@@ -226,11 +226,12 @@ class ModelPublic(Answer):
     dataset: str | None = Field(description="What it was trained on.")
     metrics: dict[str, float] = Field(description="Test metrics from the run's metrics.json.")
     device: str
-    quantized: str | None = Field(description="How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the "
+    quantized: str | None = Field(description="How the weights are compressed: `int8` or `bf16` (TP_QUANTIZE), or the "
                                               "method of a compressed variant (`onnx-int8`, `prune-heads`...); "
                                               "null for full precision.")
     runtime: Literal["torch", "onnxruntime"] = Field(
-        "torch", description="What runs the forward passes: torch, or ONNX Runtime (TP_BACKEND).")
+        "torch", description="What runs the forward passes now: torch, or ONNX Runtime (TP_BACKEND; with `auto`, "
+                             "fp32 text models start on ONNX Runtime and move to torch once it has loaded).")
     limits: ModelLimits
     examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
                                          "per label from the run folder's examples/ (empty when none; always "

@@ -89,7 +89,8 @@ class ServerSettings(BaseSettings):
     threads: int | None = Field(None, ge=1, le=256,
                                 description="torch threads per batch (default: the CPU's cores / TP_WORKERS).")
     quantize: Literal["none", "int8", "bf16"] = Field(
-        "none", description="`int8`: dynamic int8 Linear layers (CPU); `bf16`: bfloat16 weights (torch; fast on GPUs "
+        "none", description="`int8`: int8 weights, activations quantized per batch (CPU; ONNX Runtime or torch); "
+                            "`bf16`: bfloat16 weights (torch; fast on GPUs "
                             "and on CPUs with AMX or AVX512-BF16, slower than fp32 on other CPUs).")
     backend: Literal["auto", "torch", "onnx"] = Field(
         "auto", description="What runs text models' batches on a CPU: `onnx` (ONNX Runtime: a fused graph exported "

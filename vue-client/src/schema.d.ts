@@ -453,12 +453,12 @@ export interface components {
             device: string;
             /**
              * Quantized
-             * @description How the weights are compressed: `int8` (TP_QUANTIZE=int8), or the method of a compressed variant (`onnx-int8`, `prune-heads`...); null for full precision.
+             * @description How the weights are compressed: `int8` or `bf16` (TP_QUANTIZE), or the method of a compressed variant (`onnx-int8`, `prune-heads`...); null for full precision.
              */
             quantized: string | null;
             /**
              * Runtime
-             * @description What runs the forward passes: torch, or ONNX Runtime (TP_BACKEND).
+             * @description What runs the forward passes now: torch, or ONNX Runtime (TP_BACKEND; with `auto`, fp32 text models start on ONNX Runtime and move to torch once it has loaded).
              * @default torch
              * @enum {string}
              */
