@@ -55,6 +55,7 @@ def test_space_folder_boots_on_its_own(space_dir: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TP_", "PYTHONPATH"))}
     env.update(dockerfile_env(space_dir))
     env.update({"TP_HOST": "127.0.0.1", "TP_PORT": str(port), "HF_HOME": str(tmp_path / "hf"),
+                "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the ONNX export, as a Space's ~/.cache would hold it
                 "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
     log = tmp_path / "space.log"
     with log.open("wb") as out:
