@@ -21,6 +21,9 @@ describe('ModelView', () => {
     expect(text).toContain('Peak memory while training2.99 GiB')
     expect(text).toContain('custom0.5') // a metric without a translation keeps its name
     expect(text).toContain('Characters per text50,000')
+    expect(wrapper.get('[data-testid="model-runtime"]').text()).toBe('PyTorch')
+    await wrapper.setProps({ model: model({ runtime: 'onnxruntime' }) })
+    expect(wrapper.get('[data-testid="model-runtime"]').text()).toBe('ONNX Runtime')
     const matrix = wrapper.get('table.matrix')
     const firstRow = matrix.findAll('tbody tr')[0].findAll('td').map((td) => td.text())
     expect(firstRow).toEqual(['97', '0', '3', '0', '2'])

@@ -15,6 +15,7 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
     metrics: { test_accuracy: 0.982, test_macro_f1: 0.9822, test_size: 445, peak_rss_bytes: 3214503936, custom: 0.5 },
     device: 'cpu',
     quantized: null,
+    runtime: 'torch',
     limits: {
       max_items: 64,
       max_chars: 50000,
