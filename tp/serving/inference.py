@@ -58,12 +58,13 @@ def power_of_two_chunks(items: list[int]) -> list[list[int]]:
     return chunks
 
 
-def resolve_device(device: str, quantize: str) -> str:
-    """`auto` becomes cuda when a GPU is there (and int8, a CPU technique, is not asked for)."""
+def resolve_device(device: str, cpu_only: bool = False) -> str:
+    """`auto` becomes cuda when a GPU is there, unless the settings ask for a CPU technique (`cpu_only`: int8,
+    or TP_BACKEND=onnx)."""
     import torch
 
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() and quantize != "int8" else "cpu"
+        return "cuda" if torch.cuda.is_available() and not cpu_only else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         from tp.errors import ConfigError
 

@@ -234,9 +234,8 @@ class ModelRegistry:
             # classifier" report and progress bars would only mislead a server's log
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
-            # TP_BACKEND=onnx is a CPU runtime: `auto` then means the CPU, as it does for int8
-            onnx_or_int8 = "int8" if self.settings.backend == "onnx" else self.settings.quantize
-            device = resolve_device(self.settings.device, onnx_or_int8)
+            device = resolve_device(self.settings.device,
+                                    cpu_only=self.settings.quantize == "int8" or self.settings.backend == "onnx")
             workers, threads = plan_threads(self.settings, device)
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
@@ -261,8 +260,11 @@ class ModelRegistry:
         self.loaded.set()
         upgrades = [served.upgrade for served in self.models.values() if served.upgrade]
         if upgrades:  # served meanwhile by ONNX Runtime; a failure keeps it there (logged)
-            threading.Thread(target=lambda: [upgrade() for upgrade in upgrades], name="tp-torch-loader",
-                             daemon=True).start()
+            def run_upgrades() -> None:
+                for upgrade in upgrades:
+                    upgrade()
+
+            threading.Thread(target=run_upgrades, name="tp-torch-loader", daemon=True).start()
 
     def start_loading(self, on_failure: Any = None) -> threading.Thread:
         """Load in a daemon thread so the server answers /health and /ready meanwhile."""
