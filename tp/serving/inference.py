@@ -7,6 +7,7 @@ compute on padding; the second preprocesses decoded images to one tensor and run
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,8 +110,6 @@ def reduce_precision(model: Any, quantize: str, device: str = "cpu") -> Any:
     import torch
 
     if not _cpu_has_bf16(device):
-        import logging
-
         logging.getLogger("tp.serving").warning("TP_QUANTIZE=bf16: torch has no fast bfloat16 kernels for this "
                                                 "CPU (AMX, AVX512), so bf16 runs slower than fp32 here")
     return copy.deepcopy(model).to(torch.bfloat16)

@@ -12,6 +12,7 @@ then also moves the fp32 batches to it: torch's fp32 kernels were ~25% faster he
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -158,13 +159,7 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
     from tp.classifier import TextClassifier, read_run_info
     from tp.compression.onnx_export import ONNX_FILE, OnnxClassifierModel
 
-    loaded: list[Any] = []
-
-    def load_once() -> Any:
-        if not loaded:
-            loaded.append(load_torch())
-        return loaded[0]
-
+    load_once = functools.cache(load_torch)  # the export and the explain model share one load
     target = cached_export(folder, quantize, cache_dir, load_once)
     meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
     model = OnnxClassifierModel(target / ONNX_FILE, threads=torch.get_num_threads(),
@@ -175,7 +170,7 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
     classifier = TextClassifier(model, AutoTokenizer.from_pretrained(target), list(meta["labels"]),
                                 int(meta["max_length"]), info)
     explain = LazyModel(lambda: load_once().model)
-    if loaded:  # exported in this process: its fp32 model is already here
+    if load_once.cache_info().currsize:  # exported in this process: its fp32 model is already here
         explain.get()
     return classifier, explain
 
