@@ -91,21 +91,35 @@ def test_group_by_length_splits_only_when_padding_costs_more() -> None:
     assert all(len(g) <= 3 for g in group_by_length([10] * 7, max_rows=3))
 
 
-def test_few_shapes_pads_lengths_to_steps_and_rows_to_powers_of_two(tiny_bert_dir) -> None:
+def test_few_shapes_pads_lengths_to_steps_and_keeps_batches_whole(tiny_bert_dir) -> None:
     from transformers import AutoTokenizer
 
-    from tp.serving.inference import TextInference, power_of_two_chunks
+    from tp.serving.inference import TextInference
 
-    assert power_of_two_chunks(list(range(13))) == [list(range(8)), [8, 9, 10, 11], [12]]
-    assert power_of_two_chunks([]) == []
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     lengths = [250] * 13 + [20, 21]
     plain = TextInference(None, tokenizer, max_tokens=250, max_rows=32).passes(lengths)
     assert sorted(len(group) for group, _ in plain) == [2, 13] and {n for _, n in plain} == {21, 250}
     few = TextInference(None, tokenizer, max_tokens=250, max_rows=32, few_shapes=True).passes(lengths)
-    assert sorted(len(group) for group, _ in few) == [1, 2, 4, 8]  # 13 = 8 + 4 + 1
+    assert sorted(len(group) for group, _ in few) == [2, 13]  # one pass of 13, not 8 + 4 + 1
     assert {n for _, n in few} == {32, 250}  # 20 and 21 -> 32; never past max_tokens
     assert sorted(i for group, _ in few for i in group) == list(range(15))
+
+
+def test_keep_freed_memory_tunes_glibc_unless_the_user_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    from tp.serving.inference import keep_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        assert keep_freed_memory() is False
+        return
+    assert keep_freed_memory() is True  # glibc accepted both thresholds
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    assert keep_freed_memory() is False
 
 
 def test_describe_validation_error_says_what_to_send() -> None:

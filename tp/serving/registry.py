@@ -25,6 +25,7 @@ from tp.serving.inference import (
     ImageInference,
     TextInference,
     TextScores,
+    keep_freed_memory,
     plan_threads,
     reduce_precision,
     resolve_device,
@@ -238,6 +239,8 @@ class ModelRegistry:
                                     cpu_only=self.settings.quantize == "int8" or self.settings.backend == "onnx")
             workers, threads = plan_threads(self.settings, device)
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
+            if device == "cpu" and not keep_freed_memory():
+                log.info("malloc left as it is (MALLOC_*_ or GLIBC_TUNABLES set, or not glibc)")
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
             for spec in self.specs:
                 start = time.perf_counter()

@@ -17,15 +17,15 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                                           "(`Authorization: Bearer <key>` works too).")
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
-def get_settings(request: Request) -> ServerSettings:
+async def get_settings(request: Request) -> ServerSettings:
     return request.app.state.settings
 
 
-def get_telemetry(request: Request) -> Telemetry:
+async def get_telemetry(request: Request) -> Telemetry:
     return request.app.state.telemetry
 
 
@@ -39,7 +39,7 @@ def key_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def require_api_key(request: Request, settings: Settings,
+async def require_api_key(request: Request, settings: Settings,
                     header_key: Annotated[str | None, Security(api_key_header)] = None) -> None:
     """401 unless the request carries the configured key (a no-op when TP_API_KEY is unset)."""
     if settings.api_key is None:
