@@ -168,6 +168,7 @@ def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
             results["fp32_batch_onnx_1_thread"] = batch_efficiency(merged, texts, 16, cfg.max_tokens, threads=1,
                                                                   onnx=exports[0])
     add_ratios(results)
+    results["goals"] = goal_checks(results)
     return results
 
 
@@ -213,6 +214,27 @@ def add_ratios(results: dict[str, Any]) -> None:
             fp32["served_efficiency"] = round(served / batch["matmul_peak_gflops"], 3)
 
 
+GOAL_RATIO, GOAL_EFFICIENCY, GOAL_COLD_START_S = 4.0, 0.70, 10.0  # issue 3's targets
+
+
+def goal_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each serving goal, the figure measured for it in this run, and whether it was met.
+
+    Throughput counts the fastest tp server whose p95 latency is no worse than the naive server's."""
+    fair = [name for name in SERVERS[1:] if name in results and results[name].get("p95_vs_naive", 9.0) <= 1.0]
+    best = max(fair, key=lambda name: results[name]["throughput_vs_naive"], default=None)
+    ratio = results[best]["throughput_vs_naive"] if best else 0.0
+    efficiency = max(results[key]["efficiency"] for key in ("fp32_batch", "fp32_batch_onnx") if key in results)
+    cold = results["tp_default_cold_start_s"]
+    return [
+        {"goal": f">= {GOAL_RATIO:g}x naive throughput, p95 no worse", "measured": f"{ratio:.2f}x ({best})",
+         "met": ratio >= GOAL_RATIO},
+        {"goal": f">= {GOAL_EFFICIENCY:.0%} FLOP efficiency, fp32 batch", "measured": f"{efficiency:.0%}",
+         "met": efficiency >= GOAL_EFFICIENCY},
+        {"goal": f"cold start <= {GOAL_COLD_START_S:g} s", "measured": f"{cold} s", "met": cold <= GOAL_COLD_START_S},
+    ]
+
+
 def format_report(results: dict[str, Any]) -> str:
     rows = [f"{'server':<14} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7} {'cold s':>7} {'x naive':>8}"]
     names = [name for name in SERVERS if name in results]
@@ -238,4 +260,6 @@ def format_report(results: dict[str, Any]) -> str:
                 f"{results['tp_default_first_start_s']} s, later starts {results['tp_default_cold_start_s']} s, "
                 f"with TP_DEMO=false {results['tp_api_only_cold_start_s']} s, with TP_BACKEND=torch "
                 f"{results['tp_torch_cold_start_s']} s")
+    rows += [f"goal {'met    ' if check['met'] else 'NOT met'}: {check['goal']}: {check['measured']}"
+             for check in results["goals"]]
     return "\n".join(rows)
