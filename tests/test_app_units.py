@@ -242,3 +242,34 @@ def test_idle_workers_split_a_burst() -> None:
     finally:
         batcher.stop()
     assert sorted(sizes) == [16, 16]
+
+
+def test_a_worker_freed_during_a_burst_leaves_the_busy_one_its_share() -> None:
+    sizes: list[int] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def record(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        if items == [0]:  # worker A holds one item until released
+            first_started.set()
+            release.wait(5)
+        return items
+
+    batcher = MicroBatcher(record, max_batch_size=32, max_wait_s=0, queue_limit=64, workers=2).start()
+
+    async def main() -> tuple[list[int], list[int]]:
+        first = asyncio.ensure_future(batcher.submit([0]))
+        while not first_started.is_set():
+            await asyncio.sleep(0.001)
+        rest = asyncio.ensure_future(batcher.submit(list(range(1, 32))))
+        await asyncio.sleep(0.05)
+        release.set()
+        return await first, await rest
+
+    try:
+        assert run(main()) == ([0], list(range(1, 32)))
+    finally:
+        release.set()
+        batcher.stop()
+    # 16 = ceil((31 waiting + 1 running) / 2 workers), not all 31; then halves of what is left
+    assert sizes == [1, 16, 8, 4, 2, 1]

@@ -64,6 +64,7 @@ class MicroBatcher(Generic[T, R]):
         self._cond = threading.Condition()
         self._stopping = False
         self._idle = 0  # workers waiting for work (inside _next_batch)
+        self._running = 0  # items in the batches being run
         self._seconds_per_item = 0.05  # running estimate, for Retry-After
         self._threads = [threading.Thread(target=self._work, name=f"tp-batcher-{name}-{index}", daemon=True)
                          for index in range(workers)]
@@ -120,9 +121,11 @@ class MicroBatcher(Generic[T, R]):
     def _next_batch(self) -> list[_Job] | None:
         """Block until there is work; return one solo job or a batch of items.
 
-        A batch takes at most its fair share of the waiting items, ceil(waiting / idle workers), so
-        that idle workers split a burst instead of one worker taking it all while the others sit idle.
-        It waits up to max_wait_s to fill only while no other worker is idle.
+        A batch takes at most its fair share of the work outstanding, ceil((waiting + running elsewhere) /
+        workers), so that workers split a burst: counting only the waiting items, a worker freed while the other
+        ran one item took the other 31 of 32 clients' requests, and the two then stayed at 31 and 1 (batches of
+        3.4 on average, 80 texts/s, against 16 and 16, 120 texts/s: bf16, 2 workers, 256 tokens). It waits up to
+        max_wait_s to fill only while no other worker is idle.
         """
         with self._cond:
             self._idle += 1
@@ -134,7 +137,7 @@ class MicroBatcher(Generic[T, R]):
                 batch = [self._queue.popleft()]
                 deadline = time.monotonic() + self.max_wait_s
                 while batch[0].solo is None and len(batch) < self.max_batch_size:
-                    share = math.ceil((len(batch) + len(self._queue)) / self._idle)
+                    share = math.ceil((len(batch) + len(self._queue) + self._running) / self.workers)
                     if self._queue and (self._queue[0].solo is not None or len(batch) >= share):
                         break  # the rest is for the next batch (or a solo job, which runs next)
                     if self._queue:
@@ -147,6 +150,7 @@ class MicroBatcher(Generic[T, R]):
                 if self._queue:
                     self._cond.notify()  # what is left is another worker's
                 self._on_depth(len(self._queue))
+                self._running += len(batch)
                 return batch
             finally:
                 self._idle -= 1
@@ -154,27 +158,32 @@ class MicroBatcher(Generic[T, R]):
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
             live = [job for job in batch if not job.future.cancelled()]  # skip abandoned requests
-            if not live:
-                continue
-            start = time.perf_counter()
-            results: list[Any] = []
-            error: BaseException | None = None
+            if live:
+                self._run(live)
+            with self._cond:
+                self._running -= len(batch)
+
+    def _run(self, live: list[_Job]) -> None:
+        """Run one batch (or solo job) and hand each result, or the error, to its waiting request."""
+        start = time.perf_counter()
+        results: list[Any] = []
+        error: BaseException | None = None
+        try:
+            if live[0].solo is not None:
+                results = [live[0].solo()]
+            else:
+                results = list(self.run_batch([job.item for job in live]))
+                if len(results) != len(live):
+                    raise RuntimeError(f"run_batch returned {len(results)} results for {len(live)} items")
+        except Exception as exc:  # delivered to each waiting request; the worker keeps going
+            error = exc
+        seconds = time.perf_counter() - start
+        if live[0].solo is None:
+            self._on_batch(len(live), seconds)
+            self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
+        for index, job in enumerate(live):
+            result = None if error is not None else results[index]
             try:
-                if live[0].solo is not None:
-                    results = [live[0].solo()]
-                else:
-                    results = list(self.run_batch([job.item for job in live]))
-                    if len(results) != len(live):
-                        raise RuntimeError(f"run_batch returned {len(results)} results for {len(live)} items")
-            except Exception as exc:  # delivered to each waiting request; the worker keeps going
-                error = exc
-            seconds = time.perf_counter() - start
-            if live[0].solo is None:
-                self._on_batch(len(live), seconds)
-                self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
-            for index, job in enumerate(live):
-                result = None if error is not None else results[index]
-                try:
-                    job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
-                except RuntimeError:  # that event loop has closed (server shutting down)
-                    continue
+                job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+            except RuntimeError:  # that event loop has closed (server shutting down)
+                continue

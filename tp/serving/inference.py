@@ -86,10 +86,10 @@ def keep_freed_memory(keep_bytes: int = MALLOC_KEEP_BYTES) -> bool:
     """Have glibc's malloc keep and reuse freed blocks up to `keep_bytes`, rather than unmap them; True if set.
 
     Each forward pass allocates and frees activations of several MB. Above glibc's mmap threshold each one is a
-    fresh mapping whose pages fault in, zeroed, on first touch; bf16 matmuls on AMX are fast enough for that to
-    cost a quarter of the time (measured, two 1-thread bf16 workers, 256 tokens: 134 -> 172 texts/s; fp32 the
-    same). The price: memory freed after a pass stays with the process for the next one. Skipped when the user
-    tunes malloc (MALLOC_*_ or GLIBC_TUNABLES) or the C library is not glibc.
+    fresh mapping whose pages fault in, zeroed, on first touch. Measured at 256 tokens: two 1-thread bf16 workers
+    (AMX), batches of 8, 134 -> 172 texts/s; fp32, one batch of 32 on 2 threads, 246 -> 309 GFLOP/s (no change at
+    batches of 8). The price: memory freed after a pass stays with the process for the next one (+65 MB RSS
+    under load). Skipped when the user tunes malloc (MALLOC_*_ or GLIBC_TUNABLES) or the C library is not glibc.
     """
     import ctypes
     import os
