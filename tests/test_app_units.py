@@ -273,3 +273,14 @@ def test_a_worker_freed_during_a_burst_leaves_the_busy_one_its_share() -> None:
         batcher.stop()
     # 16 = ceil((31 waiting + 1 running) / 2 workers), not all 31; then halves of what is left
     assert sizes == [1, 16, 8, 4, 2, 1]
+
+
+def test_gradio_queue_polls_every_50_ms_not_every_millisecond() -> None:
+    import gradio as gr
+
+    from tp.serving.demo_mount import slow_down_queue_polling
+
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    slow_down_queue_polling(demo)
+    assert (demo._queue.sleep_when_free, demo._queue.progress_update_sleep_when_free) == (0.05, 0.1)

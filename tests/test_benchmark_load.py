@@ -93,7 +93,7 @@ def test_goal_checks_count_only_servers_as_fast_in_p95() -> None:
                "tp_default_cold_start_s": 10.5}
     throughput, efficiency, cold = goal_checks(results)
     assert (throughput["measured"], throughput["met"]) == ("3.90x (tp_bf16)", False)
-    assert (efficiency["measured"], efficiency["met"]) == ("72%", True)
+    assert (efficiency["measured"], efficiency["met"]) == ("72.0%", True)
     assert cold["met"] is False
 
 
