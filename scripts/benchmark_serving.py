@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="run folder to serve")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
-    parser.add_argument("--requests", type=int, default=512, help="measured requests per server (one text each)")
+    parser.add_argument("--requests", type=int, default=1024,
+                        help="measured requests per server (one text each); 256 a round: 8 cycles of the 32 clients, so "
+                             "the ramp-up and drain of a round weigh little")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per text, for both servers")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the requests are split into")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 runs of tp")

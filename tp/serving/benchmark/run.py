@@ -28,7 +28,7 @@ SERVERS = ("naive", "tp_fp32", "tp_int8", "tp_bf16", "tp_onnx_fp32", "tp_torch_i
 class BenchmarkConfig:
     model: Path = DEFAULT_MODEL_DIR  # a run folder (adapter merged once into a temporary folder)
     clients: int = 32
-    requests: int = 512
+    requests: int = 1024
     warmup_requests: int = 32
     max_tokens: int = 256
     int8: bool = True
