@@ -239,8 +239,6 @@ class ModelRegistry:
                                     cpu_only=self.settings.quantize == "int8" or self.settings.backend == "onnx")
             workers, threads = plan_threads(self.settings, device)
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
-            if device == "cpu" and not keep_freed_memory():
-                log.info("malloc left as it is (MALLOC_*_ or GLIBC_TUNABLES set, or not glibc)")
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
             for spec in self.specs:
                 start = time.perf_counter()
@@ -258,6 +256,9 @@ class ModelRegistry:
             self.state = "failed"
             self.loaded.set()
             raise
+        # after loading, so the loading's large temporaries still go back to the OS
+        if device == "cpu" and not keep_freed_memory():
+            log.info("malloc left as it is (MALLOC_*_ or GLIBC_TUNABLES set, or not glibc)")
         self.state = "ready"
         self.telemetry.models_ready.set(1)
         self.loaded.set()
