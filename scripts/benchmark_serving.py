@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="run folder to serve")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--requests", type=int, default=1024,
-                        help="measured requests per server (one text each); 256 a round: 8 cycles of the 32 clients, so "
-                             "the ramp-up and drain of a round weigh little")
+                        help="measured requests per server (one text each), split into the rounds; 256 a round (8 "
+                             "cycles of 32 clients) keeps a round's ramp-up and drain small")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per text, for both servers")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the requests are split into")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 runs of tp")

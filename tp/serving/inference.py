@@ -88,8 +88,9 @@ def keep_freed_memory(keep_bytes: int = MALLOC_KEEP_BYTES) -> bool:
     Each forward pass allocates and frees activations of several MB. Above glibc's mmap threshold each one is a
     fresh mapping whose pages fault in, zeroed, on first touch. Measured at 256 tokens: two 1-thread bf16 workers
     (AMX), batches of 8, 134 -> 172 texts/s; fp32, one batch of 32 on 2 threads, 246 -> 309 GFLOP/s (no change at
-    batches of 8). The price: memory freed after a pass stays with the process for the next one (+65 MB RSS
-    under load). Skipped when the user tunes malloc (MALLOC_*_ or GLIBC_TUNABLES) or the C library is not glibc.
+    batches of 8). The price: memory freed after a pass stays with the process for the next one (+60-110 MB
+    RSS under load, bf16). Skipped when the user tunes malloc (MALLOC_*_ or GLIBC_TUNABLES) or the C library is
+    not glibc.
     """
     import ctypes
     import os
@@ -157,11 +158,11 @@ class TextInference:
     def passes(self, lengths: list[int]) -> list[tuple[list[int], int]]:
         """(indices, padded length) of each forward pass over texts of `lengths` tokens.
 
-        With `few_shapes`, lengths are padded up to a multiple of SHAPE_STEP (at most max_tokens): oneDNN's bf16
-        kernels are compiled for each input shape (10-25 ms each, once), and 16 lengths x max_rows row counts stay
-        within its primitive cache (1024). Row counts are left as they are: splitting a batch into power-of-two
-        passes (11 = 8 + 2 + 1) ran its small passes at two thirds of the speed of the whole (measured, 256 tokens,
-        1 thread: 61 texts/s at 1 row, 88-94 at 5-13)."""
+        With `few_shapes`, lengths are padded up to a multiple of SHAPE_STEP (at most max_tokens): oneDNN prepares
+        its bf16 kernels for each input shape (a new shape cost 6-18 ms more, once), and 16 lengths x max_rows row
+        counts stay within its primitive cache (1024 by default). Row counts are left as they are: splitting a batch
+        into power-of-two passes (11 = 8 + 2 + 1) ran its small passes at two thirds of the speed of the whole
+        (measured, 256 tokens, 1 thread: 61 texts/s at 1 row, 88-94 at 5-13)."""
         if self.few_shapes:
             lengths = [min(-(-n // SHAPE_STEP) * SHAPE_STEP, self.max_tokens) for n in lengths]
         return [(group, max(lengths[i] for i in group)) for group in group_by_length(lengths, self.max_rows)]

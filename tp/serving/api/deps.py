@@ -17,6 +17,7 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                                           "(`Authorization: Bearer <key>` works too).")
 
 
+# async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on every request
 async def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
@@ -40,7 +41,7 @@ def key_matches(expected: str, given: str | None) -> bool:
 
 
 async def require_api_key(request: Request, settings: Settings,
-                    header_key: Annotated[str | None, Security(api_key_header)] = None) -> None:
+                          header_key: Annotated[str | None, Security(api_key_header)] = None) -> None:
     """401 unless the request carries the configured key (a no-op when TP_API_KEY is unset)."""
     if settings.api_key is None:
         return
