@@ -284,3 +284,15 @@ def test_gradio_queue_polls_every_50_ms_not_every_millisecond() -> None:
         gr.Textbox()
     slow_down_queue_polling(demo)
     assert (demo._queue.sleep_when_free, demo._queue.progress_update_sleep_when_free) == (0.05, 0.1)
+
+
+def test_bf16_is_advised_only_for_fp32_on_a_cpu_with_amx() -> None:
+    import torch
+
+    from tp.serving.inference import precision_advice
+
+    amx = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    advice = precision_advice("none", "cpu")
+    assert (advice is not None) == amx and (advice is None or "TP_QUANTIZE=bf16" in advice)
+    assert precision_advice("bf16", "cpu") is None and precision_advice("int8", "cpu") is None
+    assert precision_advice("none", "cuda") is None

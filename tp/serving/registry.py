@@ -25,10 +25,10 @@ from tp.serving.inference import (
     ImageInference,
     TextInference,
     TextScores,
-    keep_freed_memory,
     plan_threads,
     reduce_precision,
     resolve_device,
+    tune_cpu_after_loading,
 )
 from tp.serving.onnx_serving import runs_on_onnx
 from tp.serving.settings import ModelSpec, ServerSettings
@@ -256,9 +256,7 @@ class ModelRegistry:
             self.state = "failed"
             self.loaded.set()
             raise
-        # after loading, so the loading's large temporaries still go back to the OS
-        if device == "cpu" and not keep_freed_memory():
-            log.info("malloc left as it is (MALLOC_*_ or GLIBC_TUNABLES set, or not glibc)")
+        tune_cpu_after_loading(self.settings.quantize, device, any(not m.is_image for m in self.models.values()))
         self.state = "ready"
         self.telemetry.models_ready.set(1)
         self.loaded.set()
