@@ -262,7 +262,9 @@ def test_a_worker_freed_during_a_burst_leaves_the_busy_one_its_share() -> None:
         while not first_started.is_set():
             await asyncio.sleep(0.001)
         rest = asyncio.ensure_future(batcher.submit(list(range(1, 32))))
-        await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while sum(sizes) < 32 and time.monotonic() < deadline:  # worker B runs all 31 while A still holds its one
+            await asyncio.sleep(0.001)
         release.set()
         return await first, await rest
 
