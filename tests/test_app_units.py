@@ -109,7 +109,7 @@ def test_few_shapes_pads_lengths_to_steps_and_keeps_batches_whole(tiny_bert_dir)
 def test_keep_freed_memory_tunes_glibc_unless_the_user_does(monkeypatch: pytest.MonkeyPatch) -> None:
     import platform
 
-    from tp.serving.inference import keep_freed_memory
+    from tp.serving.cpu_tuning import keep_freed_memory
 
     if platform.libc_ver()[0] != "glibc":
         assert keep_freed_memory() is False
@@ -291,7 +291,7 @@ def test_gradio_queue_polls_every_50_ms_not_every_millisecond() -> None:
 def test_bf16_is_advised_only_for_fp32_on_a_cpu_with_amx() -> None:
     import torch
 
-    from tp.serving.inference import precision_advice
+    from tp.serving.cpu_tuning import precision_advice
 
     amx = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
     advice = precision_advice("none", "cpu")

@@ -19,6 +19,7 @@ from typing import Any
 from tp.classifier import folder_task, read_run_info
 from tp.errors import ConfigError, InputError
 from tp.serving.batcher import MicroBatcher
+from tp.serving.cpu_tuning import tune_cpu_after_loading
 from tp.serving.errors import NotReadyError, OverloadedError
 from tp.serving.images import example_images, set_pillow_limit
 from tp.serving.inference import (
@@ -28,7 +29,6 @@ from tp.serving.inference import (
     plan_threads,
     reduce_precision,
     resolve_device,
-    tune_cpu_after_loading,
 )
 from tp.serving.onnx_serving import runs_on_onnx
 from tp.serving.settings import ModelSpec, ServerSettings

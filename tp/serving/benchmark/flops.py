@@ -38,9 +38,9 @@ def batch_efficiency(model_dir: Path, texts: list[str], batch_size: int = 32, ma
     Runtime runs the passes on as many threads; the FLOPs are counted on the torch model either way."""
     import torch
 
-    from tp.serving.inference import keep_freed_memory
+    from tp.serving.cpu_tuning import keep_freed_memory
 
-    keep_freed_memory()  # as tp's server does before it loads a model (measured here: 246 -> 309 GFLOP/s)
+    keep_freed_memory()  # as tp's server does once its models have loaded (measured: 246 -> 309 GFLOP/s)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
