@@ -4,6 +4,7 @@ Checks first (token present, whoami, write access, card metadata valid), then up
 merged model at the root (stock `pipeline(model="me/my-model")` loads it), the adapter under adapter/, the
 card, metrics and reports. `--dry-run DIR` writes exactly those files to DIR and needs no network.
 
+A run flagged as having learned nothing (its metrics.json `warnings`) is refused unless --force.
 `--variant NAME` publishes a compressed variant (`RUN_DIR/variants/NAME/`, made by scripts/optimize.py)
 instead, with a card reporting its own measured accuracy; one its accuracy gate rejected only with --force.
 """
@@ -25,9 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path, help="a finished run folder (e.g. models/bbc-news-minilm)")
     parser.add_argument("--repo-id", required=True, help="OWNER/NAME on the Hub")
-    parser.add_argument("--what", choices=["merged", "adapter", "both"], help="what to publish (default both)")
+    parser.add_argument("--what", choices=["merged", "adapter", "both"],
+                        help="what to publish (default: both, or merged for a run without an adapter)")
     parser.add_argument("--variant", metavar="NAME", help="publish the compressed variant RUN_DIR/variants/NAME")
-    parser.add_argument("--force", action="store_true", help="publish a variant its accuracy gate rejected")
+    parser.add_argument("--force", action="store_true",
+                        help="publish a run flagged as having learned nothing, or a variant its accuracy gate rejected")
     parser.add_argument("--private", action="store_true", help="create the repository as private")
     parser.add_argument("--revision", help="branch to push to (created if missing)")
     parser.add_argument("--license", default="apache-2.0", help="licence id for the card (default apache-2.0)")
@@ -42,14 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         check_repo_id(args.repo_id)
         if args.variant and args.what:
             parser.error("--what applies to the run's own model; --variant publishes a variant: give one of them")
-        if args.force and not args.variant:
-            parser.error("--force applies to --variant only")
 
         def assemble(dest: Path) -> list[str]:
             if args.variant:
                 return assemble_variant_repo(args.run_dir, args.variant, dest, args.repo_id, args.license,
                                              args.force)
-            return assemble_model_repo(args.run_dir, dest, args.repo_id, args.what or "both", args.license)
+            return assemble_model_repo(args.run_dir, dest, args.repo_id, args.what, args.license,
+                                       args.force)
 
         if args.dry_run:
             files = assemble(args.dry_run)

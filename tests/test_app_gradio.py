@@ -28,7 +28,8 @@ def test_page_and_assets_carry_the_sub_path(app_server) -> None:
 
 def test_every_event_is_named(demo: Client) -> None:
     endpoints = set(demo.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/classify", "/classify_submit", "/explain", "/model_card", "/model_card_change"} <= endpoints
+    assert {"/classify", "/classify_submit", "/explain", "/model_card", "/model_card_change", "/model_baselines",
+            "/model_baselines_change"} <= endpoints
 
 
 def test_classify(demo: Client) -> None:
@@ -53,6 +54,9 @@ def test_model_card_and_confusion_matrix(demo: Client) -> None:
     card, matrix = demo.predict("bbc-news-minilm", api_name="/model_card")
     assert "bbc-news-minilm" in card and not card.startswith("---")
     assert matrix is not None and str(matrix).endswith((".png", ".webp", ".jpeg", ".jpg"))
+    # above the card: the no-skill banner and the baselines table, when the run recorded them (test_app_baselines)
+    baselines = demo.predict("bbc-news-minilm", api_name="/model_baselines")
+    assert isinstance(baselines, str) and "has not learned" not in baselines
 
 
 @pytest.mark.parametrize(("text", "message"), [("   ", "Enter some text"), ("x" * 5001, "5,001 characters")])

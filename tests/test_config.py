@@ -25,7 +25,7 @@ def test_overrides_apply_with_types() -> None:
 
 @pytest.mark.parametrize("override, message", [
     ("training.epoch=1", "Unknown key `training.epoch`"),
-    ("method.name=prefix", "`method.name` should be one of"),
+    ("method.name=prefix", "`method.name` should be auto or one of"),
     ("method.lora_r=0", "`method.lora_r` should be positive, got 0"),
     ("training.learning_rate=abc", "`training.learning_rate` should be of type float"),
     ("training.batch_size=2.5", "`training.batch_size` should be of type int"),

@@ -26,7 +26,8 @@ from tp.training import train
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "configs/digits-vit.yaml"
 QUICK = ["data.max_train_samples=60", "data.max_eval_samples=30", "training.max_steps=6", "training.batch_size=10",
-         "training.save_steps=3", "training.logging_steps=1", "training.eval_batch_size=30"]
+         "training.eval_strategy=steps", "training.eval_steps=3", "training.logging_steps=1",
+         "training.eval_batch_size=30"]
 LABELS = ["a", "b", "c"]
 
 
@@ -144,7 +145,8 @@ def test_lora_on_a_vit_saves_adapter_and_merged_model(tiny_vit_dir: Path, tmp_pa
 
 def test_a_killed_image_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     args = [sys.executable, str(ROOT / "scripts/train.py"), "--config", str(DIGITS), "--output", str(tmp_path),
-            "--name", "run", *[f"--set={o}" for o in QUICK], "--max-steps", "30", "--set", "training.save_steps=2"]
+            "--name", "run", *[f"--set={o}" for o in QUICK], "--max-steps", "30",
+            "--set", "training.eval_strategy=steps", "--set", "training.eval_steps=2"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     checkpoints = tmp_path / ".run.partial/checkpoints"
@@ -157,7 +159,7 @@ def test_a_killed_image_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     killed.wait()
     assert list(checkpoints.glob("checkpoint-*")) and not (tmp_path / "run").exists()
     recipe = load_recipe(DIGITS, [*QUICK, f"output_dir={tmp_path}", "name=run", "training.max_steps=30",
-                                  "training.save_steps=2"])
+                                  "training.eval_strategy=steps", "training.eval_steps=2"])
     run = train(recipe, resume=True)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["resumed"] is True and metrics["train_steps"] == 30

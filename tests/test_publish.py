@@ -27,13 +27,15 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, bbc_
     csv = folder / "news.csv"
     bbc_frame.to_csv(csv, index=False)
     recipe = load_recipe(None, [f"model.source={tiny_bert_dir}", f"data.source={csv}", "model.max_length=32",
-                                "training.max_steps=2", "training.batch_size=8", f"output_dir={folder}", "name=tiny"])
+                                "training.max_steps=2", "training.batch_size=8", "method.name=lora",
+                                f"output_dir={folder}", "name=tiny"])
     return train(recipe)
 
 
 def _push(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """push_to_hub.py with --force: the 2-step tiny run has learned nothing (flagged), these tests are the upload's."""
     base = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HF_HUB_OFFLINE")}
-    return subprocess.run([sys.executable, str(ROOT / "scripts/push_to_hub.py"), *args], capture_output=True,
+    return subprocess.run([sys.executable, str(ROOT / "scripts/push_to_hub.py"), *args, "--force"], capture_output=True,
                           text=True, env={**base, **(env or {})}, timeout=300)
 
 

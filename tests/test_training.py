@@ -14,7 +14,8 @@ from tp.errors import TrainingError
 from tp.training import train
 
 QUICK = ["data.max_train_samples=48", "data.max_eval_samples=24", "model.max_length=64",
-         "training.max_steps=4", "training.batch_size=8", "training.save_steps=2", "training.logging_steps=1"]
+         "training.max_steps=4", "training.batch_size=8", "training.eval_strategy=steps", "training.eval_steps=2",
+         "training.logging_steps=1"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

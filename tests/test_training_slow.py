@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ["--config", str(ROOT / "configs/bbc-minilm-lora.yaml"), "--set", "data.max_train_samples=64",
           "--set", "data.max_eval_samples=32", "--set", "model.max_length=64", "--set", "training.batch_size=8",
-          "--set", "training.save_steps=3", "--epochs", "2"]  # 8 steps an epoch, 16 in all
+          "--set", "training.eval_strategy=steps", "--set", "training.eval_steps=3",
+          "--set", "training.min_steps=0", "--epochs", "2"]  # 8 steps an epoch, 16 in all
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 

@@ -16,9 +16,13 @@ from typing import Any
 import yaml
 
 from tp.errors import ConfigError
+from tp.text_encoding import TRUNCATIONS
 
 METHODS = ("lora", "full", "head", "freeze")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+CLASS_WEIGHTS = ("auto", "none", "balanced")
+SELECTION_METRICS = ("macro_f1", "accuracy", "loss")
+EVAL_STRATEGIES = ("auto", "epoch", "steps")
 
 
 def _help(text: str, default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
@@ -88,6 +92,9 @@ class DataConfig:
     max_eval_samples: int | None = _help("Use only this many validation and test rows.", None)
     empty_texts: str = _help("`drop` empty/missing texts and count them, or `error`.", "drop")
     encoding: str = _help("Text encoding of local files.", "utf-8")
+    truncation: str = _help("Texts longer than model.max_length: keep the `head` (first tokens), or `head_tail` "
+                            "(the first quarter and the last three quarters: a review's verdict is often at its "
+                            "end; Sun et al. 2019). Applied alike at training, evaluation and serving.", "head")
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
 
     def __post_init__(self) -> None:
@@ -95,6 +102,8 @@ class DataConfig:
             value = getattr(self, name)
             if not 0.0 < value < 0.9:
                 raise ConfigError(f"`data.{name}` should be in (0, 0.9), got {value}.")
+        if self.truncation not in TRUNCATIONS:
+            raise ConfigError(f"`data.truncation` should be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}.")
         if self.empty_texts not in ("drop", "error"):
             raise ConfigError(f"`data.empty_texts` should be `drop` or `error`, got {self.empty_texts!r}.")
         for name in ("max_train_samples", "max_eval_samples"):
@@ -105,7 +114,8 @@ class DataConfig:
 
 @dataclass
 class MethodConfig:
-    name: str = _help("`lora`, `full`, `head` (frozen encoder) or `freeze` (last N blocks).", "lora")
+    name: str = _help("`auto` (full fine-tuning for a base of up to 150 M parameters that fits the memory budget, "
+                      "else lora), `lora`, `full`, `head` (frozen encoder) or `freeze` (last N blocks).", "auto")
     lora_r: int = _help("LoRA rank.", 8)
     lora_alpha: int = _help("LoRA scaling numerator (scale = alpha / r).", 16)
     lora_dropout: float = _help("Dropout on the LoRA branch.", 0.1)
@@ -113,8 +123,8 @@ class MethodConfig:
     train_last_n_blocks: int = _help("`freeze`: how many final encoder blocks stay trainable.", 3)
 
     def __post_init__(self) -> None:
-        if self.name not in METHODS:
-            raise ConfigError(f"`method.name` should be one of {', '.join(METHODS)}, got {self.name!r}.")
+        if self.name not in ("auto", *METHODS):
+            raise ConfigError(f"`method.name` should be auto or one of {', '.join(METHODS)}, got {self.name!r}.")
         if self.lora_r <= 0:
             raise ConfigError(f"`method.lora_r` should be positive, got {self.lora_r}.")
         if self.lora_alpha <= 0:
@@ -127,19 +137,26 @@ class MethodConfig:
 
 @dataclass
 class TrainingConfig:
-    epochs: float = _help("Passes over the training split.", 2.0)
-    max_steps: int = _help("Stop after this many optimizer steps (-1: use epochs).", -1)
+    epochs: float = _help("Passes over the training split (more when min_steps asks for it).", 3.0)
+    max_steps: int = _help("Stop after this many optimizer steps (-1: use epochs and min_steps).", -1)
+    min_steps: int = _help("At least this many optimizer steps: a small dataset gets more epochs instead of "
+                           "too few updates to learn anything (0: off).", 200)
     batch_size: int = _help("Examples per device per step.", 16)
     eval_batch_size: int = _help("Examples per evaluation batch.", 32)
     gradient_accumulation_steps: int = _help("Steps accumulated before each optimizer update.", 1)
-    learning_rate: float = _help("Peak learning rate (LoRA likes ~1e-3, full ~5e-5).", 1e-3)
+    learning_rate: float | None = _help("Peak learning rate; default by method: lora 1e-3, full 5e-5, head 2e-3, "
+                                        "freeze 1e-4.", None)
     weight_decay: float = _help("AdamW weight decay.", 0.01)
-    warmup_ratio: float = _help("Fraction of steps with linear warm-up.", 0.06)
+    warmup_ratio: float = _help("Fraction of steps with linear warm-up.", 0.1)
+    class_weights: str = _help("Weighted cross-entropy: `auto` (balanced when the largest class has at least 1.5x "
+                               "the rows of the smallest), `balanced` (n / (k * count) per class) or `none`.", "auto")
+    metric_for_best_model: str = _help("Validation metric that picks the checkpoint kept at the end and that early "
+                                       "stopping watches: `macro_f1`, `accuracy` or `loss`.", "macro_f1")
     gradient_checkpointing: bool = _help("Recompute activations to save memory (slower).", False)
     precision: str = _help("`auto` (bf16/fp16 on CUDA, fp32 on CPU), `fp32`, `fp16` or `bf16`.", "auto")
-    eval_strategy: str = _help("`epoch` or `steps`.", "epoch")
+    eval_strategy: str = _help("`auto` (every epoch, and at least 5 times a run), `epoch` or `steps`. Every "
+                               "evaluation is a checkpoint: `--resume` restarts from the last one.", "auto")
     eval_steps: int = _help("Evaluate every N steps when eval_strategy is `steps`.", 50)
-    save_steps: int = _help("Checkpoint every N steps (what `--resume` restarts from).", 25)
     logging_steps: int = _help("Log the training loss every N steps.", 10)
     early_stopping_patience: int | None = _help("Stop after N evaluations without improvement.", None)
     seed: int = _help("Seed for initialisation, dropout and data order.", 42)
@@ -147,14 +164,13 @@ class TrainingConfig:
                                     "models train several times faster on 1 thread on a busy machine.", None)
 
     def __post_init__(self) -> None:
-        positive = ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "eval_steps",
-                    "save_steps", "logging_steps")
+        positive = ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "eval_steps", "logging_steps")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"`training.{name}` should be positive, got {getattr(self, name)}.")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ConfigError(f"`training.epochs` should be positive, got {self.epochs}.")
-        if not 0 < self.learning_rate < 1:
+        if self.learning_rate is not None and not 0 < self.learning_rate < 1:
             raise ConfigError(f"`training.learning_rate` should be in (0, 1), got {self.learning_rate}.")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"`training.warmup_ratio` should be in [0, 1), got {self.warmup_ratio}.")
@@ -162,8 +178,17 @@ class TrainingConfig:
             raise ConfigError(f"`training.precision` should be one of {PRECISIONS}, got {self.precision!r}.")
         if self.cpu_threads is not None and self.cpu_threads <= 0:
             raise ConfigError(f"`training.cpu_threads` should be positive, got {self.cpu_threads}.")
-        if self.eval_strategy not in ("epoch", "steps"):
-            raise ConfigError(f"`training.eval_strategy` should be epoch or steps, got {self.eval_strategy!r}.")
+        if self.eval_strategy not in EVAL_STRATEGIES:
+            raise ConfigError(f"`training.eval_strategy` should be one of {', '.join(EVAL_STRATEGIES)}, "
+                              f"got {self.eval_strategy!r}.")
+        if self.min_steps < 0:
+            raise ConfigError(f"`training.min_steps` should be >= 0, got {self.min_steps}.")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise ConfigError(f"`training.class_weights` should be one of {', '.join(CLASS_WEIGHTS)}, "
+                              f"got {self.class_weights!r}.")
+        if self.metric_for_best_model not in SELECTION_METRICS:
+            raise ConfigError(f"`training.metric_for_best_model` should be one of {', '.join(SELECTION_METRICS)}, "
+                              f"got {self.metric_for_best_model!r}.")
 
 
 @dataclass

@@ -147,6 +147,26 @@ def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int
     return examples
 
 
+def label_counts(encoded: list[int], labels: list[str]) -> dict[str, int]:
+    """Rows per label name, in label order (zeros included: a class missing from a split shows)."""
+    counts = np.bincount(np.asarray(encoded, dtype=int), minlength=len(labels)) if encoded else [0] * len(labels)
+    return {name: int(counts[i]) for i, name in enumerate(labels)}
+
+
+def format_label_counts(counts: dict[str, dict[str, int]]) -> str:
+    """A small table of rows per label and split, with each label's share of its split."""
+    splits = list(counts)
+    width = max(len(name) for name in next(iter(counts.values())))
+    lines = ["label distribution: " + "  ".join(f"{split:>14}" for split in splits)]
+    for label in next(iter(counts.values())):
+        cells = []
+        for split in splits:
+            total = sum(counts[split].values()) or 1
+            cells.append(f"{counts[split][label]:>6} ({counts[split][label] / total:4.0%})")
+        lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
+    return "\n".join(lines)
+
+
 def fingerprint(split: dict[str, list]) -> str:
     """A short hash of a split's texts (or image bytes) and labels: evaluation checks it to catch a different split."""
     digest = hashlib.sha256()
@@ -218,6 +238,7 @@ def prepare_data(cfg: DataConfig) -> PreparedData:
         "source": cfg.source, "config_name": cfg.config_name, "task": task, inputs[0]: inputs[1],
         "label_column": cfg.label_column, "split_seed": cfg.split_seed, "how": made,
         "sizes": {name: len(split["label"]) for name, split in splits.items()},
+        "label_counts": {name: label_counts(split["label"], labels) for name, split in splits.items()},
         "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
     }
     return PreparedData(splits, labels, record, task)

@@ -34,7 +34,8 @@ def _origin(info: dict[str, Any]) -> str:
 def _inputs(info: dict[str, Any]) -> str:
     if _is_image(info):
         return f"images resized to {info['image_size'][0]}x{info['image_size'][1]}"
-    return f"max length {info['max_length']} tokens"
+    kept = "first and last tokens kept" if info.get("truncation") == "head_tail" else "first tokens kept"
+    return f"max length {info['max_length']} tokens ({kept})"
 
 
 def _usage_example(info: dict[str, Any]) -> str:
@@ -50,10 +51,18 @@ def _tp_predict(info: dict[str, Any], example: str) -> str:
     return f"predict_texts([{example!r}])"
 
 
+def _planned(training: dict[str, Any]) -> str:
+    return f"{training['max_steps']} planned" if training["max_steps"] > 0 else f"{training['epochs']:g} epochs"
+
+
+def _kept(info: dict[str, Any]) -> str:
+    return "their first quarter and last three quarters" if info.get("truncation") == "head_tail" else "their beginning"
+
+
 def _limitations(info: dict[str, Any]) -> str:
     if not _is_image(info):
         return f"""Topic or sentiment classification of texts like the training data, in the same language. Texts
-longer than {info['max_length']} tokens are truncated, so only their beginning counts. Accuracy on
+longer than {info['max_length']} tokens are truncated, so only {_kept(info)} counts. Accuracy on
 other sources, styles or periods will be lower; check it on your own labelled sample before relying
 on it, and do not use it for decisions about people."""
     height, width = info["image_size"]
@@ -89,6 +98,65 @@ def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
     )
 
 
+def _banner(metrics: dict[str, Any]) -> str:
+    """A warning at the top of the card when the run learned nothing (or less than a linear baseline)."""
+    from tp.skill_check import is_flagged
+
+    warnings = metrics.get("warnings") or []
+    if not warnings:
+        return ""
+    head = ("**Warning: this model has not learned its task.**" if is_flagged(warnings)
+            else "**Note: a simple baseline does better than this model.**")
+    return "\n".join(["> " + head, *[f"> - {w['message']}" for w in warnings]]) + "\n"
+
+
+def _compared_with(metrics: dict[str, Any]) -> str:
+    """This model's test scores beside the baselines' on the same split (from metrics.json)."""
+    baselines = metrics.get("baselines")
+    if not baselines:
+        return ""
+    rows = ["| model | accuracy | macro F1 |", "|---|---|---|",
+            f"| **this model** | {metrics['test_accuracy']:.4f} | {metrics['test_macro_f1']:.4f} |"]
+    rows += [f"| {name}: {b['description']} | {b['accuracy']:.4f} | {b['macro_f1']:.4f} |"
+             for name, b in baselines.items()]
+    return "\n### Compared with baselines on the same test split\n\n" + "\n".join(rows) + "\n"
+
+
+def _label_distribution(data: dict[str, Any]) -> str:
+    counts = data.get("label_counts")
+    if not counts:
+        return ""
+    splits = list(counts)
+    rows = ["| label | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for label in counts[splits[0]]:
+        cells = []
+        for split in splits:
+            total = sum(counts[split].values()) or 1
+            cells.append(f"{counts[split][label]} ({counts[split][label] / total:.0%})")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\nLabel distribution per split:\n\n" + "\n".join(rows) + "\n"
+
+
+def _choices(metrics: dict[str, Any]) -> str:
+    lines = [f"- {line}" for line in metrics.get("choices") or []]
+    selection = metrics.get("selection")
+    if selection and selection.get("value") is not None:
+        lines.append(f"- kept the checkpoint of step {selection['step']} of {selection['of_steps']}, best by "
+                     f"{selection['metric']} ({selection['value']:.4f})")
+    return ("\nWhat tp chose from the data:\n\n" + "\n".join(lines) + "\n") if lines else ""
+
+
+def _search(metrics: dict[str, Any]) -> str:
+    found = metrics.get("search")
+    if not found:
+        return ""
+    budget = f" within {found['time_budget_minutes']:g} minutes" if found.get("time_budget_minutes") else ""
+    return (f"\nA search of {found['trials_run']} trials{budget} ({found['seconds'] / 60:.0f} min) chose trial "
+            f"{found['winner']} by {found['selected_by']}: {found['best_validation_macro_f1']:.4f}, against "
+            f"{found['defaults_validation_macro_f1']:.4f} for tp's defaults (trial 1). Every trial is in "
+            "`reports/search.md`.\n\n![search trials](reports/search.png)\n")
+
+
 def _metrics_table(metrics: dict[str, Any]) -> str:
     rows = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, m in metrics["test_per_class"].items():
@@ -121,6 +189,7 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
     body = f"""
 # {info['name']}
 
+{_banner(metrics)}
 {'An' if _is_image(info) else 'A'} {info['task']} model: {_origin(info)} on
 {DATASET_NAMES.get(data['source'], data['source'])}. Labels: {', '.join(info['labels'])}.
 
@@ -134,6 +203,7 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
 | trainable / total parameters | {metrics['trainable_params']:,} / {metrics['total_params']:,} |
 | training time | {metrics['train_seconds']:.0f} s on {metrics.get('device', 'cpu')} |
 
+{_compared_with(metrics)}
 {_metrics_table(metrics)}
 
 ![confusion matrix](reports/confusion_matrix.png)
@@ -143,14 +213,14 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
 Source `{data['source']}`; splits: {', '.join(f"{k} = {v}" for k, v in data['how'].items())}
 (sizes {data['sizes']}, seed {data['split_seed']}, test fingerprint `{data['test_fingerprint']}`).
 Rows dropped: {data['dropped']}.
-
+{_label_distribution(data)}
 ## Training recipe
 
 Method `{info['method']}`, {_inputs(info)}, {metrics.get('train_steps', '?')} optimizer
-steps (at most {training['epochs']:g} epochs), batch {training['batch_size']} x
+steps (of {_planned(training)}), batch {training['batch_size']} x
 {training['gradient_accumulation_steps']} accumulation, learning rate {training['learning_rate']:g}, seed
 {training['seed']}. The full recipe is in `config.yaml`.
-{extra_sections}
+{_choices(metrics)}{_search(metrics)}{extra_sections}
 ## How to use
 
 {usage or _default_usage}

@@ -85,16 +85,32 @@ def _write_merged(run_dir: Path, dest: Path) -> None:
     classifier.tokenizer.save_pretrained(dest)
 
 
-def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, what: str = "both",
-                        license: str = "apache-2.0") -> list[str]:
-    """Write exactly the files to upload into `dest` (atomically); returns their relative paths."""
+def check_skill(metrics: dict[str, Any], run_dir: Path, force: bool) -> None:
+    """A run that learned nothing is not published unless forced (its card then opens with the warning)."""
+    from tp.skill_check import is_flagged
+
+    warnings = metrics.get("warnings")
+    if is_flagged(warnings) and not force:
+        reasons = "; ".join(w["message"] for w in warnings if w["severity"] == "error")
+        raise PublishError(f"{run_dir} is flagged as having learned nothing ({reasons}). Train a better model, "
+                           "or pass --force to publish it anyway (its card says so at the top).")
+
+
+def assemble_model_repo(run_dir: Path, dest: Path, repo_id: str | None = None, what: str | None = None,
+                        license: str = "apache-2.0", force: bool = False) -> list[str]:
+    """Write exactly the files to upload into `dest` (atomically); returns their relative paths.
+
+    `what` defaults to both the merged model and the adapter, or the merged model alone for a run without an
+    adapter (full fine-tuning). A run whose metrics say it learned nothing is refused unless `force`."""
     from tp.model_card import render_card
     from tp.run_folder import staged_folder
 
+    what = what or ("both" if (Path(run_dir) / "adapter").is_dir() else "merged")
     if what not in WHAT:
         raise PublishError(f"--what should be one of {', '.join(WHAT)}, got {what!r}.")
     run_dir = Path(run_dir)
     metrics, info = read_run(run_dir)
+    check_skill(metrics, run_dir, force)
     if what in ("adapter", "both") and not (run_dir / "adapter").is_dir():
         raise PublishError(f"{run_dir} has no adapter/ (method {info.get('method')}): publish --what merged.")
     with staged_folder(dest) as staging:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import PublishError
-from tp.publish import RUN_FILES, compression_section, read_run, validate_card
+from tp.publish import RUN_FILES, check_skill, compression_section, read_run, validate_card
 
 USAGE = """Compressed variants are stored in tp's own format (see `variant.json`); tp loads them:
 
@@ -41,13 +41,18 @@ def variant_folder(run_dir: Path, name: str) -> Path:
 
 
 def variant_metrics(run_metrics: dict[str, Any], record: dict[str, Any], labels: list[str]) -> dict[str, Any]:
-    """The run's metrics with the test figures replaced by the variant's (rebuilt from its confusion matrix)."""
+    """The run's metrics with the test figures replaced by the variant's (rebuilt from its confusion matrix), and
+    the variant judged against the run's baselines in its own right."""
     from tp.metrics import classification_metrics
+    from tp.skill_check import skill_warnings
 
     matrix = record["measurements"]["confusion_matrix"]
     y_true = [i for i, row in enumerate(matrix) for j, count in enumerate(row) for _ in range(count)]
     y_pred = [j for row in matrix for j, count in enumerate(row) for _ in range(count)]
-    return {**run_metrics, **classification_metrics(y_true, y_pred, labels)}
+    metrics = {**run_metrics, **classification_metrics(y_true, y_pred, labels)}
+    if metrics.get("baselines"):
+        metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels)
+    return metrics
 
 
 def _section(record: dict[str, Any], run_name: str) -> str:
@@ -95,6 +100,7 @@ def assemble_variant_repo(run_dir: Path, variant: str, dest: Path, repo_id: str 
     if "measurements" not in record:
         raise PublishError(f"Variant {variant} has no measurements: re-run scripts/optimize.py on {run_dir}.")
     metrics = variant_metrics(run_metrics, record, list(info["labels"]))
+    check_skill(metrics, folder, force)
     with staged_folder(Path(dest)) as staging:
         shutil.copytree(folder, staging, dirs_exist_ok=True)
         for name in RUN_FILES:

@@ -39,21 +39,25 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path
 
 
 def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> Path:
-    """Training loss per logged step, validation loss and accuracy per evaluation."""
+    """Training loss per logged step, validation loss, accuracy and macro-F1 per evaluation."""
     plt = _pyplot()
     train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
     evals = [(e["step"], e["eval_loss"], e.get("eval_accuracy")) for e in log_history if "eval_loss" in e]
+    f1 = [(e["step"], e["eval_macro_f1"]) for e in log_history if "eval_macro_f1" in e]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     if train:
         left.plot(*zip(*train, strict=True), label="train loss")
     if evals:
         left.plot([s for s, _, _ in evals], [v for _, v, _ in evals], "o-", label="validation loss")
-        right.plot([s for s, _, _ in evals], [a for _, _, a in evals], "o-", color="green")
+        right.plot([s for s, _, _ in evals], [a for _, _, a in evals], "o-", color="green", label="accuracy")
+    if f1:
+        right.plot(*zip(*f1, strict=True), "s-", color="purple", label="macro-F1")
+        right.legend()
     left.set_xlabel("step")
     left.set_title("loss")
     left.legend()
     right.set_xlabel("step")
-    right.set_title("validation accuracy")
+    right.set_title("validation accuracy and macro-F1")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

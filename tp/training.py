@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +19,6 @@ import yaml
 
 from tp.config import Recipe
 from tp.errors import TrainingError
-
-
-def _timing_callback(work: Path, previous: float) -> Any:
-    """Keeps training seconds across resumes (saved with each checkpoint) and times optimizer steps."""
-    from transformers import TrainerCallback
-
-    class TimingCallback(TrainerCallback):
-        def __init__(self) -> None:
-            self.start = time.perf_counter()
-            self.step_started = 0.0
-            self.step_seconds: list[float] = []
-
-        def seconds(self) -> float:
-            return previous + time.perf_counter() - self.start
-
-        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.step_started = time.perf_counter()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.step_seconds.append(time.perf_counter() - self.step_started)
-
-        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if state.is_world_process_zero:
-                (work / "elapsed.json").write_text(json.dumps({"seconds": self.seconds()}))
-
-    return TimingCallback()
 
 
 def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main: bool) -> Path:
@@ -70,40 +43,46 @@ def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main:
     return work
 
 
-def _tokenize(data: Any, tokenizer: Any, max_length: int) -> dict[str, Any]:
+def _tokenize(data: Any, tokenizer: Any, max_length: int, truncation: str) -> dict[str, Any]:
     from datasets import Dataset
 
+    from tp.text_encoding import encode_texts
+
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+        return dict(encode_texts(tokenizer, batch["text"], max_length, truncation))
 
     return {name: Dataset.from_dict(split).map(encode, batched=True, remove_columns=["text"])
             for name, split in data.splits.items()}
 
 
-def _eval_metrics(eval_pred: Any) -> dict[str, float]:
+def _eval_metrics(num_labels: int) -> Any:
+    """Validation accuracy and macro-F1 over all the run's labels (a class missing from a split counts 0)."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    predictions = eval_pred.predictions.argmax(-1)
-    return {"accuracy": float(accuracy_score(eval_pred.label_ids, predictions)),
-            "macro_f1": float(f1_score(eval_pred.label_ids, predictions, average="macro"))}
+    def compute(eval_pred: Any) -> dict[str, float]:
+        predictions = eval_pred.predictions.argmax(-1)
+        return {"accuracy": float(accuracy_score(eval_pred.label_ids, predictions)),
+                "macro_f1": float(f1_score(eval_pred.label_ids, predictions, labels=list(range(num_labels)),
+                                           average="macro", zero_division=0))}
+
+    return compute
 
 
 def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
     import torch
     from transformers import TrainingArguments
 
-    t = recipe.training
-    early = t.early_stopping_patience is not None
+    t = recipe.training  # resolved: learning rate and evaluation interval are set (tp.training_defaults)
     return TrainingArguments(
         output_dir=str(work / "checkpoints"), num_train_epochs=t.epochs, max_steps=t.max_steps,
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, seed=t.seed,  # float: a ratio
         eval_strategy=t.eval_strategy, eval_steps=t.eval_steps,
-        # checkpoints every save_steps make --resume lose little; early stopping needs them per eval
-        save_strategy=t.eval_strategy if early else "steps",
-        save_steps=t.eval_steps if early else t.save_steps, save_total_limit=2,
-        load_best_model_at_end=early, metric_for_best_model="accuracy", greater_is_better=True,
+        # every evaluation is a checkpoint: the best one is kept (and loaded at the end), the last one resumes
+        save_strategy=t.eval_strategy, save_steps=t.eval_steps, save_total_limit=2,
+        load_best_model_at_end=True, metric_for_best_model=t.metric_for_best_model,
+        greater_is_better=t.metric_for_best_model != "loss",
         logging_steps=t.logging_steps, report_to="none", fp16=precision == "fp16",
         bf16=precision == "bf16", dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
@@ -116,6 +95,7 @@ def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, A
     """(model with the method applied, tokenizer or image processor, resolved source)."""
     from transformers import AutoImageProcessor, AutoTokenizer
 
+    from tp.console import quiet_loading
     from tp.image_classifier import is_image_model
     from tp.modeling import apply_method, architecture_of, load_base_classifier
     from tp.sources import resolve_model_source
@@ -132,7 +112,11 @@ def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, A
     preprocessor = (AutoImageProcessor if image else AutoTokenizer).from_pretrained(source.path)
     quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
     head = architecture_of(config["model_type"]).head if recipe.method.target_modules is None else ("classifier",)
-    model = load_base_classifier(recipe.model, labels, str(source.path), head, image, source.pretrained)
+    with quiet_loading():
+        model = load_base_classifier(recipe.model, labels, str(source.path), head, image, source.pretrained)
+    if source.pretrained:
+        print(f"the classification head ({', '.join(head)}) is new: it is trained from scratch for "
+              f"{len(labels)} labels", flush=True)
     model = apply_method(model, recipe.method, quantized, recipe.training.gradient_checkpointing)
     return model, preprocessor, source
 
@@ -146,7 +130,8 @@ def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tupl
             collate_images
     from transformers import DataCollatorWithPadding
 
-    return _tokenize(data, preprocessor, recipe.model.max_length), DataCollatorWithPadding(preprocessor)
+    return (_tokenize(data, preprocessor, recipe.model.max_length, recipe.data.truncation),
+            DataCollatorWithPadding(preprocessor))
 
 
 def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any]:
@@ -157,8 +142,10 @@ def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any
         from tp.image_data import open_image
 
         return preprocessor(images=[to_rgb(open_image(x)) for x in test["image"][:8]], return_tensors="pt")
-    return preprocessor(test["text"][:8], truncation=True, max_length=recipe.model.max_length, padding=True,
-                        return_tensors="pt")
+    from tp.text_encoding import encode_texts
+
+    return encode_texts(preprocessor, test["text"][:8], recipe.model.max_length, recipe.data.truncation,
+                        padding=True, return_tensors="pt")
 
 
 def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Path) -> dict[str, Any]:
@@ -175,6 +162,7 @@ def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Pa
         from tp.data import examples_per_label
 
         info["max_length"] = recipe.model.max_length
+        info["truncation"] = recipe.data.truncation
         info["examples"] = examples_per_label(data.splits["test"], data.labels)
     return info
 
@@ -203,17 +191,32 @@ def _run_metrics(recipe: Recipe, trainer: Any, timing: Any, precision: str, resu
     return metrics
 
 
-def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_gib: float = 8.0) -> Path:
-    """Train `recipe` and write its run folder; prints the memory plan first. Returns the run folder."""
+def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_gib: float = 8.0,
+          deadline: float | None = None) -> Path:
+    """Train `recipe` and write its run folder; prints the data, the choices and the memory plan first.
+
+    `deadline` (time.monotonic()): stop training then, keeping the best checkpoint so far (the search's budget).
+    Returns the run folder.
+    """
+    from tp.console import quiet_libraries
+
+    with quiet_libraries():
+        return _train(recipe, resume, overwrite, budget_gib, deadline)
+
+
+def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, deadline: float | None) -> Path:
     import torch
     from accelerate import PartialState
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
-    from tp.data import prepare_data
+    from tp.data import format_label_counts, prepare_data
     from tp.memory_plan import format_plan, plan_memory
     from tp.metrics import classification_metrics
     from tp.modeling import pick_precision
     from tp.run_folder import merge_parity, publish_folder, save_trained_model, write_recipe, write_reports_and_card
+    from tp.skill_check import format_summary, judge_run
+    from tp.training_callbacks import deadline_callback, timing_callback
+    from tp.training_defaults import class_weights_for, planned_epochs, resolve_recipe, weighted_cross_entropy
 
     state = PartialState()
     work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
@@ -222,16 +225,23 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
     if recipe.training.cpu_threads and not torch.cuda.is_available():
         torch.set_num_threads(recipe.training.cpu_threads)
     set_seed(recipe.training.seed)
-    # 1. data, with the split recorded; the memory plan before anything heavy
+    # 1. data, with the split and its label distribution recorded
     data = prepare_data(recipe.data)
+    requested = recipe.to_dict()  # what --resume compares: the recipe as written, before tp's choices
+    # 2. what tp decides from the data: method, learning rate, steps, evaluation interval, class weights
+    recipe, choices = resolve_recipe(recipe, data.size("train"), len(data.labels), budget_gib, state.num_processes)
+    weights, weights_why = class_weights_for(recipe.training.class_weights, data.splits["train"]["label"],
+                                             len(data.labels))
     if state.is_main_process:
-        write_recipe(work, recipe.to_dict(), data.record)
+        write_recipe(work, requested, data.record)
+        print(format_label_counts(data.record["label_counts"]), flush=True)
+        print("\n".join(f"tp chose {line}" for line in [*choices, weights_why]), flush=True)
         # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
         gpu_precision = precision if torch.cuda.is_available() else None
         print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
-    # 2. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
+    # 3. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
     model, preprocessor, source = _build_model(recipe, data.labels, data.task == "image-classification")
-    # 3. train, resuming from the last checkpoint when asked
+    # 4. train, resuming from the last checkpoint when asked; the best checkpoint by validation metric is kept
     tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
     # a kill while a checkpoint was being written leaves it without trainer_state.json (written last): skip it
     complete = [p for p in (work / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
@@ -239,22 +249,31 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
     resumed = bool(resume and checkpoints)
     saved_seconds = work / "elapsed.json"
     previous = json.loads(saved_seconds.read_text())["seconds"] if resumed and saved_seconds.is_file() else 0.0
-    timing = _timing_callback(work, previous)
+    timing = timing_callback(work, previous)
     callbacks = [timing]
     if recipe.training.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(recipe.training.early_stopping_patience))
+    if deadline is not None:
+        callbacks.append(deadline_callback(deadline))
     trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
                       train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
                       processing_class=preprocessor, data_collator=collator,
-                      compute_metrics=_eval_metrics, callbacks=callbacks)
+                      compute_loss_func=weighted_cross_entropy(weights) if weights else None,
+                      compute_metrics=_eval_metrics(len(data.labels)), callbacks=callbacks)
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resumed else None)
-    # 4. test on the recorded split, then write the run folder from the main process only
+    # 5. test on the recorded split (the best checkpoint is loaded), judged against the baselines
     output = trainer.predict(tokenized["test"], metric_key_prefix="test")
     if state.is_main_process:
         metrics = classification_metrics(data.splits["test"]["label"],
                                          output.predictions.argmax(-1).tolist(), data.labels)
         metrics.update(eval_loss=float(output.metrics["test_loss"]), base_model=source.name,
                        **_run_metrics(recipe, trainer, timing, precision, resumed))
+        metrics.update(class_weights=dict(zip(data.labels, weights, strict=True)) if weights else None,
+                       choices=[*choices, weights_why], selection=_selection(trainer, recipe),
+                       epochs_planned=round(planned_epochs(recipe.training, data.size("train"),
+                                                           state.num_processes), 3))
+        judge_run(metrics, data.splits, data.labels)
+        # 6. the run folder, written in a temporary folder and renamed at the end
         out = work / "out"
         write_recipe(out, recipe.to_dict(), data.record)
         info = _run_info(recipe, data, source, preprocessor, out)
@@ -263,5 +282,15 @@ def train(recipe: Recipe, resume: bool = False, overwrite: bool = False, budget_
         write_reports_and_card(out, metrics, info, trainer.state.log_history)
         publish_folder(out, recipe.run_dir, overwrite=overwrite)
         shutil.rmtree(work)
+        print(format_summary(metrics), flush=True)
     state.wait_for_everyone()
     return recipe.run_dir
+
+
+def _selection(trainer: Any, recipe: Recipe) -> dict[str, Any]:
+    """Which checkpoint was kept: the validation metric it was chosen by, its value and its step."""
+    best = trainer.state.best_model_checkpoint
+    return {"metric": f"validation {recipe.training.metric_for_best_model}",
+            "value": None if trainer.state.best_metric is None else round(float(trainer.state.best_metric), 4),
+            "step": int(Path(best).name.split("-")[1]) if best else trainer.state.global_step,
+            "of_steps": trainer.state.global_step}

@@ -31,7 +31,9 @@ from tp.compression.measure import (
 )
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
 from tp.errors import TpError
+from tp.metrics import cpu_name
 from tp.run_folder import publish_folder
+from tp.skill_check import warning_lines
 
 BASELINE = "fp32"
 
@@ -175,21 +177,10 @@ def _measure_all(folders: dict[str, Path], lab: LabData, config: CompressionConf
     return results
 
 
-def _cpu_name() -> str:
-    import platform
-
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def _environment(lab: LabData, config: CompressionConfig) -> dict[str, Any]:
     import torch
 
-    environment = {"threads": config.threads or torch.get_num_threads(), "cpu": _cpu_name(),
+    environment = {"threads": config.threads or torch.get_num_threads(), "cpu": cpu_name(),
                    "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
                    "test_texts": len(lab.splits["test"][0]), "limited": config.limit is not None,
                    "same_split_as_training": lab.same_split_as_training}
@@ -200,6 +191,12 @@ def _environment(lab: LabData, config: CompressionConfig) -> dict[str, Any]:
     return {**environment, "task": lab.classifier.task, "image_size": list(processor_size(lab.preprocessor))}
 
 
+def _run_warnings(run_dir: Path) -> list[dict[str, str]]:
+    """The run's own no-skill / below-baseline warnings (metrics.json), which every variant inherits."""
+    path = run_dir / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("warnings") or [] if path.is_file() else []
+
+
 def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build, measure and gate the configured variants of `run_dir`; write reports; return the summary."""
@@ -207,6 +204,9 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
 
     config = config or CompressionConfig()
     run_dir = Path(run_dir)
+    run_warnings = _run_warnings(run_dir)
+    for line in warning_lines(run_warnings):  # the gate compares with fp32: it cannot see a model with no skill
+        log(f"{run_dir.name}: {line}")
     lab = load_lab_data(run_dir, config.limit)
     baseline = _fresh(run_dir / "variants" / f".{BASELINE}")  # dot: a scratch folder, deleted at the end
     lab.baseline_folder = baseline
@@ -241,6 +241,6 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
         shutil.rmtree(baseline, ignore_errors=True)
     environment["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = {"run": str(run_dir), "max_drop_points": config.max_drop, "environment": environment,
-               "variants": records, "failures": failures, "reused": reused}
+               "variants": records, "failures": failures, "reused": reused, "run_warnings": run_warnings}
     write_reports(run_dir, summary)
     return summary

@@ -165,7 +165,11 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
                        f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
                        for r in recovered)
-    return (f"# Compression of {Path(summary['run']).name}\n\n{markdown_table(table, inputs=input_noun(summary))}\n\n"
+    flagged = "".join(f"> **The run itself is flagged**: {w['message']} The gate compares each variant with "
+                      "this fp32 model only, so an accepted variant inherits this.\n\n"
+                      for w in summary.get("run_warnings") or [] if w.get("severity") == "error")
+    return (f"# Compression of {Path(summary['run']).name}\n\n{flagged}"
+            f"{markdown_table(table, inputs=input_noun(summary))}\n\n"
             f"![size vs accuracy, latency](compression.png)\n\n## How this was measured\n\n{_how_measured(summary)}\n\n"
             f"## Methods\n\n{notes}{recovery}{failures}\n\nVariants live in `variants/<name>/` (not committed); "
             "`tp.compression.variants.load_variant(folder)` loads one and refuses a rejected one unless forced.\n")

@@ -49,6 +49,46 @@ def model_card(registry: ModelRegistry, name: str) -> tuple[str, Any]:
         return text, image.copy()
 
 
+def _skill(registry: ModelRegistry, name: str) -> tuple[dict[str, float], dict[str, Any], list[dict[str, str]]]:
+    """(test metrics, baselines, warnings) of a model: the loaded one's, else its folder's metrics.json."""
+    from tp.serving.registry import read_metrics_file, scalar_metrics, skill_record
+
+    if name in registry.models:
+        served = registry.models[name]
+        return served.metrics, served.baselines, served.warnings
+    values = read_metrics_file(_folder(registry, name))
+    return scalar_metrics(values), *skill_record(values)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def model_baselines(registry: ModelRegistry, name: str) -> str:
+    """Above the card: a loud banner when the run learned nothing (a softer note when a linear baseline does
+    better), then the model's test scores beside each baseline's; "" for runs that recorded neither."""
+    from tp.baselines import DESCRIPTIONS
+    from tp.skill_check import is_flagged, warning_lines
+
+    metrics, baselines, warnings = _skill(registry, name)
+    parts = []
+    if warnings:
+        head = ("## ⚠ Warning: this model has not learned its task" if is_flagged(warnings)
+                else "### Note: a simple baseline does better than this model")
+        parts.append("\n".join(f"> {line}" for line in [head, "", *(f"- {w}" for w in warning_lines(warnings))]))
+    if baselines:
+        rows = ["| model | accuracy | macro-F1 |", "|---|---:|---:|",
+                f"| **this model** | {_score(metrics.get('test_accuracy'))} | {_score(metrics.get('test_macro_f1'))} |"]
+        for baseline, scores in baselines.items():
+            what = f"{baseline}: {scores.get('description') or DESCRIPTIONS.get(baseline, '')}"
+            if scores.get("predicts") is not None:
+                what += f" (predicts `{scores['predicts']}`)"
+            what = what.replace("|", "\\|")  # a cell of the table
+            rows.append(f"| {what} | {_score(scores['accuracy'])} | {_score(scores['macro_f1'])} |")
+        parts.append("### Compared with baselines on the same test split\n\n" + "\n".join(rows))
+    return "\n\n".join(parts)
+
+
 def highlighted(text: str, tokens: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
     """The text split at token boundaries, each token with its scaled attribution (for HighlightedText)."""
     pieces: list[tuple[str, float | None]] = []
@@ -108,6 +148,9 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
     def card(name: str) -> tuple[str, Any]:
         return model_card(registry, name)
 
+    def baselines(name: str) -> str:
+        return model_baselines(registry, name)
+
     image_models = image_model_names(registry)
     text_models = [name for name in names if name not in image_models]
     first = text_models[0] if text_models else registry.default  # the text tabs' model
@@ -145,8 +188,12 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
         if image_models:
             image_tab(registry, settings, image_models)
         with gr.Tab("Model card"):
+            skill = gr.Markdown()  # first: a model that learned nothing says so before anything else
             matrix = gr.Image(label="Confusion matrix (test split)", type="pil", interactive=False)
             card_text = gr.Markdown()
         demo.load(card, [model], [card_text, matrix], api_name="model_card")
         model.change(card, [model], [card_text, matrix], api_name="model_card_change")
+        # its own events, so /model_card answers (card, matrix) as it always did
+        demo.load(baselines, [model], [skill], api_name="model_baselines")
+        model.change(baselines, [model], [skill], api_name="model_baselines_change")
     return demo

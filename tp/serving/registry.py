@@ -37,14 +37,47 @@ from tp.serving.telemetry import Telemetry
 log = logging.getLogger("tp.serving")
 
 
-def read_metrics(folder: Path | None) -> dict[str, float]:
-    """The scalar numbers of a run's metrics.json (accuracy, macro-F1, sizes...); {} when absent."""
+def read_metrics_file(folder: Path | None) -> dict[str, Any]:
+    """A run's metrics.json as it is; {} when absent."""
     path = folder / "metrics.json" if folder else None
-    if path is None or not path.is_file():
-        return {}
-    values = json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
+
+
+def scalar_metrics(values: dict[str, Any]) -> dict[str, float]:
+    """The scalar numbers of a run's metrics (accuracy, macro-F1, sizes...)."""
     return {key: value for key, value in values.items()
             if isinstance(value, int | float) and not isinstance(value, bool)}
+
+
+def read_metrics(folder: Path | None) -> dict[str, float]:
+    """The scalar numbers of a run's metrics.json; {} when absent."""
+    return scalar_metrics(read_metrics_file(folder))
+
+
+def skill_record(values: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """The `baselines` and `warnings` of a run's metrics ({} and [] in runs older than them). Malformed
+    entries are dropped: a hand-edited metrics.json must not make GET /models fail."""
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    found = values.get("baselines")
+    baselines = {str(name): scores for name, scores in (found if isinstance(found, dict) else {}).items()
+                 if isinstance(scores, dict) and number(scores.get("accuracy")) and number(scores.get("macro_f1"))}
+    warnings = [w for w in values.get("warnings") or [] if isinstance(w, dict)
+                and w.get("severity") in ("error", "warning") and isinstance(w.get("message"), str)
+                and isinstance(w.get("code"), str)]
+    return baselines, sorted(warnings, key=lambda w: w["severity"] != "error")  # loudest first
+
+
+def log_skill(served: ServedModel) -> None:
+    """Say in the server's log, at start-up, that a model learned nothing (or less than a linear baseline)."""
+    from tp.skill_check import is_flagged, warning_lines
+
+    if not served.warnings:
+        return
+    verdict = "has not learned its task" if is_flagged(served.warnings) else "does worse than a simple baseline"
+    for line in warning_lines(served.warnings):
+        log.warning("Model %r %s (metrics.json): %s", served.name, verdict, line)
 
 
 TEXT, IMAGE = "text-classification", "image-classification"
@@ -65,6 +98,8 @@ class ServedModel:
     preprocessor: Any  # the tokenizer, or the image processor
     folder: Path | None  # where the card and reports are, when the source is a folder
     metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # metrics.json: {} in older runs
+    warnings: list[dict[str, str]] = field(default_factory=list)  # the run's no-skill warnings, [] when none
     task: str = TEXT
     examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
     runtime: str = "torch"  # what runs the batches: torch or onnxruntime
@@ -152,9 +187,10 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
                               few_shapes=settings.quantize == "bf16" and device == "cpu")  # oneDNN compiles per shape
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
+    values = read_metrics_file(folder)
     served_model = ServedModel(spec, info, list(classifier.labels), max_tokens, device, quantized(settings), batcher,
-                               explain_model, classifier.tokenizer, folder, read_metrics(folder),
-                               runtime="onnxruntime" if onnx else "torch")
+                               explain_model, classifier.tokenizer, folder, scalar_metrics(values),
+                               *skill_record(values), runtime="onnxruntime" if onnx else "torch")
     if onnx and settings.backend == "auto" and settings.quantize == "none":
         from tp.serving.onnx_serving import move_to_torch
 
@@ -184,9 +220,10 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
     inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     info.setdefault("task", IMAGE)
+    values = read_metrics_file(folder)
     return ServedModel(spec, info, list(classifier.labels), None, device,
                        quantized(settings), batcher, model, classifier.processor,
-                       folder, read_metrics(folder), task=IMAGE,
+                       folder, scalar_metrics(values), *skill_record(values), task=IMAGE,
                        examples=example_images(folder, list(classifier.labels), settings.max_image_bytes))
 
 
@@ -251,6 +288,7 @@ class ModelRegistry:
                          f", {served.quantized}" if served.quantized else "",
                          "images" if served.is_image else f"max {served.max_tokens} tokens", workers, threads,
                          time.perf_counter() - start)
+                log_skill(served)
         except Exception as error:  # any failure: the message goes to the log and to /ready
             self.error = f"{type(error).__name__}: {error}" if not isinstance(error, ConfigError) else str(error)
             self.state = "failed"

@@ -217,6 +217,27 @@ class ImageExample(BaseModel):
     image: str = Field(description="The image as a data URL (`data:image/png;base64,...`).")
 
 
+class BaselinePublic(Answer):
+    """A trivial or linear model scored on the same test split as the served model."""
+
+    accuracy: float = Field(description="Its test accuracy, 0 to 1.")
+    macro_f1: float = Field(description="Its test macro-F1, 0 to 1.")
+    description: str = Field(description="What it does, e.g. `always the most frequent training label`.")
+    predicts: str | None = Field(None, description="The label it always predicts (the majority baseline; null "
+                                                   "for the others).")
+
+
+class RunWarning(Answer):
+    """Something the training run found wrong with what the model learned."""
+
+    code: str = Field(description="`no_skill` (no better than the majority or chance baseline), `one_class` "
+                                  "(predicts one class for nearly every input) or `below_baseline` (below the "
+                                  "TF-IDF or pixel linear baseline).", examples=["no_skill"])
+    severity: Literal["error", "warning"] = Field(description="`error`: the model has not learned its task; "
+                                                              "`warning`: a simple baseline does better.")
+    message: str = Field(description="What was measured and what to try.")
+
+
 class ModelPublic(Answer):
     name: str
     task: Task
@@ -236,6 +257,13 @@ class ModelPublic(Answer):
     examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
                                          "per label from the run folder's examples/ (empty when none; always "
                                          "empty for text models).")
+    baselines: dict[str, BaselinePublic] = Field(
+        default_factory=dict, description="Baselines scored on the same test split, by name (`majority`, `chance`, "
+                                          "`tfidf_logreg` or `pixels_logreg`): compare them with `metrics`' "
+                                          "test_accuracy and test_macro_f1. Empty for runs that did not record them.")
+    warnings: list[RunWarning] = Field(default_factory=list, description="The run's verdict on what the model "
+                                       "learned, loudest first; empty when it clearly learned (or the run is older "
+                                       "than these checks). Any `error`: the model learned nothing.")
 
 
 class ModelsResponse(BaseModel):

@@ -47,6 +47,19 @@ def variant_metrics(record: dict[str, Any]) -> dict[str, float]:
     return {key: value for key, value in pairs.items() if isinstance(value, int | float)}
 
 
+def variant_skill(folder: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """The baselines and no-skill warnings a variant is shown with: those of its own metrics.json (a published
+    variant's repository, judged in its own right), else its run's (RUN_DIR/variants/<name>: every variant
+    inherits them, and the baselines were scored on the same test split); none when neither has them."""
+    from tp.serving.registry import read_metrics_file, skill_record
+
+    own = skill_record(read_metrics_file(folder))
+    if own != ({}, []):
+        return own
+    resolved = Path(folder).resolve()
+    return skill_record(read_metrics_file(resolved.parent.parent)) if resolved.parent.name == "variants" else own
+
+
 class NoExplanation:
     """Stands in for the explain model of a variant served without its fp32 run: every call says why."""
 
@@ -92,5 +105,6 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     run = Path(folder).resolve().parent.parent  # a variant keeps no examples: its run's
     examples = example_images(run, list(classifier.labels), settings.max_image_bytes) if image else []
     return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
-                       explain_model, preprocessor, folder, variant_metrics(record), task=classifier.task,
+                       explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
+                       task=classifier.task,
                        examples=examples)

@@ -17,6 +17,8 @@ export type ModelsResponse = Schemas['ModelsResponse']
 export type ModelPublic = Schemas['ModelPublic']
 export type ModelEvaluation = Schemas['ModelEvaluation']
 export type ImageExample = Schemas['ImageExample']
+export type BaselinePublic = Schemas['BaselinePublic']
+export type RunWarning = Schemas['RunWarning']
 export type ImageInput = Schemas['ImageInput']
 export type ImageLimits = Pick<Schemas['ModelLimits'], 'max_image_bytes' | 'max_image_pixels' | 'image_formats'>
 // POST /explain takes a text or an image; what comes back depends on the model's task

@@ -133,6 +133,32 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * BaselinePublic
+         * @description A trivial or linear model scored on the same test split as the served model.
+         */
+        BaselinePublic: {
+            /**
+             * Accuracy
+             * @description Its test accuracy, 0 to 1.
+             */
+            accuracy: number;
+            /**
+             * Macro F1
+             * @description Its test macro-F1, 0 to 1.
+             */
+            macro_f1: number;
+            /**
+             * Description
+             * @description What it does, e.g. `always the most frequent training label`.
+             */
+            description: string;
+            /**
+             * Predicts
+             * @description The label it always predicts (the majority baseline; null for the others).
+             */
+            predicts: string | null;
+        };
         /** ClassMetrics */
         ClassMetrics: {
             /** Precision */
@@ -469,6 +495,18 @@ export interface components {
              * @description Image models: one example image per label from the run folder's examples/ (empty when none; always empty for text models).
              */
             examples: components["schemas"]["ImageExample"][];
+            /**
+             * Baselines
+             * @description Baselines scored on the same test split, by name (`majority`, `chance`, `tfidf_logreg` or `pixels_logreg`): compare them with `metrics`' test_accuracy and test_macro_f1. Empty for runs that did not record them.
+             */
+            baselines: {
+                [key: string]: components["schemas"]["BaselinePublic"];
+            };
+            /**
+             * Warnings
+             * @description The run's verdict on what the model learned, loudest first; empty when it clearly learned (or the run is older than these checks). Any `error`: the model learned nothing.
+             */
+            warnings: components["schemas"]["RunWarning"][];
         };
         /** ModelsResponse */
         ModelsResponse: {
@@ -549,6 +587,29 @@ export interface components {
             status: "ready";
             /** Models */
             models: string[];
+        };
+        /**
+         * RunWarning
+         * @description Something the training run found wrong with what the model learned.
+         */
+        RunWarning: {
+            /**
+             * Code
+             * @description `no_skill` (no better than the majority or chance baseline), `one_class` (predicts one class for nearly every input) or `below_baseline` (below the TF-IDF or pixel linear baseline).
+             * @example no_skill
+             */
+            code: string;
+            /**
+             * Severity
+             * @description `error`: the model has not learned its task; `warning`: a simple baseline does better.
+             * @enum {string}
+             */
+            severity: "error" | "warning";
+            /**
+             * Message
+             * @description What was measured and what to try.
+             */
+            message: string;
         };
         /** TokenPublic */
         TokenPublic: {

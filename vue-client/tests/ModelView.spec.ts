@@ -4,6 +4,13 @@ import ModelView from '../src/views/ModelView.vue'
 import { setLocale } from '../src/i18n'
 import { evaluation, json, model, stubFetch } from './helpers'
 
+const BASELINES = {
+  majority: { accuracy: 0.2315, macro_f1: 0.0752, predicts: 'sports', description: 'always the most frequent training label' },
+  chance: { accuracy: 0.2014, macro_f1: 0.2001, predicts: null, description: 'random guesses' },
+  tfidf_logreg: { accuracy: 0.97, macro_f1: 0.99, predicts: null, description: 'TF-IDF + logistic regression' },
+  bow_nb: { accuracy: 0.9, macro_f1: 0.9, predicts: null, description: 'bag of words + naive Bayes' },
+}
+
 beforeEach(() => setLocale('en'))
 
 describe('ModelView', () => {
@@ -36,6 +43,53 @@ describe('ModelView', () => {
     await flushPromises()
     expect(wrapper.get('.notice').text()).toContain('No test evaluation is recorded for this model.')
     expect(wrapper.find('[role="alert"]').exists()).toBe(false)
+  })
+
+  it('shows no warning and no baselines for a run that recorded none', async () => {
+    stubFetch(() => json(evaluation()))
+    const wrapper = mount(ModelView, { props: { model: model() } })
+    await flushPromises()
+    expect(wrapper.find('[data-testid="no-skill"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="below-baseline"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="baselines"]').exists()).toBe(false)
+  })
+
+  it('alerts when the model learned nothing and compares it with its baselines', async () => {
+    stubFetch(() => json(evaluation()))
+    const warnings = [
+      { code: 'no_skill', severity: 'error' as const, message: 'macro-F1 0.100 does not beat the chance baseline.' },
+      { code: 'below_baseline', severity: 'warning' as const, message: 'macro-F1 0.100 is below the tfidf_logreg.' },
+    ]
+    const metrics = { test_accuracy: 0.3, test_macro_f1: 0.1, test_size: 445 }
+    const wrapper = mount(ModelView, { props: { model: model({ baselines: BASELINES, warnings, metrics }) } })
+    await flushPromises()
+
+    const alert = wrapper.get('[data-testid="no-skill"]')
+    expect(alert.attributes('role')).toBe('alert')
+    expect(alert.text()).toContain('This model has not learned its task')
+    expect(alert.text()).toContain('does not beat the chance baseline')
+    expect(alert.text()).not.toContain('below the tfidf_logreg')
+    const note = wrapper.get('[data-testid="below-baseline"]')
+    expect(note.attributes('role')).toBeUndefined() // softer: no alert
+    expect(note.text()).toContain('A simple baseline does better than this model')
+
+    expect(wrapper.text()).toContain('Compared with baselines')
+    const rows = wrapper.get('[data-testid="baselines"]').findAll('tbody tr')
+    const cells = (i: number) => rows[i].findAll('td').map((td) => td.text())
+    expect(rows[0].get('th').text()).toBe('This model')
+    expect(rows.slice(1).map((row) => row.get('.title').text())).toEqual([
+      'Majority class', 'Chance', 'TF-IDF + logistic regression', 'bow_nb', // unknown to tp: its own name
+    ])
+    expect(cells(0)).toEqual(['30.0%', '10.0%']) // metrics.test_accuracy, metrics.test_macro_f1
+    expect(cells(1)).toEqual(['23.2%', '7.5%'])
+    expect(rows[1].text()).toContain('always predicts “sports”')
+    expect(rows[4].text()).toContain('bag of words + naive Bayes') // the server's words for an unknown one
+    expect(rows.map((row) => row.classes('better'))).toEqual([false, false, true, true, true])
+
+    setLocale('fr')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="no-skill"]').text()).toContain('Ce modèle n’a pas appris sa tâche')
+    expect(rows[1].text()).toContain('prédit toujours « sports »')
   })
 
   it('loads the evaluation again when the model changes', async () => {

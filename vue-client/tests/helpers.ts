@@ -26,6 +26,8 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
       image_formats: null,
     },
     examples: [],
+    baselines: {},
+    warnings: [],
     ...overrides,
   }
 }

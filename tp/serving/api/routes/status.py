@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from tp.serving.api.constants import API_PREFIX
@@ -10,6 +12,7 @@ from tp.serving.api.responses import ERRORS
 from tp.serving.errors import NotReadyError
 from tp.serving.registry import ServedModel
 from tp.serving.schemas import (
+    BaselinePublic,
     ErrorPublic,
     HealthResponse,
     ImageExample,
@@ -17,6 +20,7 @@ from tp.serving.schemas import (
     ModelPublic,
     ModelsResponse,
     ReadyResponse,
+    RunWarning,
 )
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
@@ -47,6 +51,17 @@ def model_limits(served: ServedModel, settings: Settings) -> ModelLimits:
     return ModelLimits(**common, max_chars=settings.max_chars, max_tokens=served.max_tokens)
 
 
+def baseline_public(name: str, scores: dict[str, Any]) -> BaselinePublic:
+    """A baseline of the run's metrics.json (the registry checked its numbers); a run without descriptions
+    gets tp's own."""
+    from tp.baselines import DESCRIPTIONS
+
+    predicts = scores.get("predicts")
+    return BaselinePublic(accuracy=scores["accuracy"], macro_f1=scores["macro_f1"],
+                          description=str(scores.get("description") or DESCRIPTIONS.get(name, name)),
+                          predicts=None if predicts is None else str(predicts))
+
+
 def model_public(served: ServedModel, settings: Settings, default: bool) -> ModelPublic:
     data = served.info.get("data") or {}
     return ModelPublic(
@@ -54,7 +69,9 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
         base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
         device=served.device, quantized=served.quantized, runtime=served.runtime,
         limits=model_limits(served, settings),
-        examples=[ImageExample(label=label, image=url) for label, url in served.examples])
+        examples=[ImageExample(label=label, image=url) for label, url in served.examples],
+        baselines={name: baseline_public(name, scores) for name, scores in served.baselines.items()},
+        warnings=[RunWarning(code=w["code"], severity=w["severity"], message=w["message"]) for w in served.warnings])
 
 
 @protected.get("/models", summary="The served models: labels, base model, dataset, test metrics, limits",
