@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from tp.classifier import TextClassifier, load_classifier
-from tp.config import DataConfig, Recipe, build_dataclass
+from tp.config import DataConfig, build_dataclass
 from tp.data import prepare_data
 from tp.errors import DataError
 from tp.image_classifier import ImageClassifier
@@ -23,7 +23,8 @@ def recorded_data_config(model_dir: Path) -> DataConfig | None:
     path = Path(model_dir) / "config.yaml"
     if not path.is_file():
         return None
-    return build_dataclass(Recipe, yaml.safe_load(path.read_text(encoding="utf-8"))).data
+    # the data section only: a run trained by an older tp may hold training keys this version no longer has
+    return build_dataclass(DataConfig, yaml.safe_load(path.read_text(encoding="utf-8")).get("data") or {}, "data")
 
 
 def map_labels(data_labels: list[str], model_labels: list[str]) -> list[int]:
