@@ -1,8 +1,10 @@
 """Evaluate a model on a dataset: `python scripts/evaluate.py models/bbc-news-minilm`.
 
-MODEL is a run folder, a model folder or a Hub id. Without --data a run folder is evaluated on its own
-recorded test split; with --data, on any source the loader accepts (file, folder, image folder, Hub id, builtin),
-texts for a text model, images for an image model (`python scripts/evaluate.py models/digits-vit`).
+MODEL is a run folder, a model folder or a Hub id. Without --data (or with --data naming the run's own data
+source) a run folder is evaluated on its recorded --split. Any other --data (file, folder, image folder, Hub id,
+builtin) is evaluated whole: every row with an input and a label (of its --split when the source has splits),
+whatever its number of classes, labels matched to the model's by name; texts for a text model, images for an
+image model (`python scripts/evaluate.py models/digits-vit`).
 Writes metrics.json and confusion_matrix.png to --output (default: MODEL/eval/<dataset> for folders).
 """
 
@@ -12,11 +14,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import _bootstrap  # noqa: F401
 
 from tp.config import DataConfig, build_dataclass
 from tp.errors import TpError
+
+
+def rows_line(metrics: dict[str, Any]) -> str:
+    """What was evaluated: `evaluated 379 rows of test.tsv (2 dropped: empty text)`, or the recorded split."""
+    source, size = metrics["dataset"], metrics["test_size"]
+    if metrics["rows"] == "recorded split":
+        return f"evaluated {size} rows: the {metrics['split']} split of {source} recorded by the run"
+    name = Path(source).name if Path(source).expanduser().exists() else source
+    dropped = {reason.replace("_", " "): count for reason, count in metrics["rows_dropped"].items() if count}
+    if not dropped:
+        return f"evaluated {size} rows of {name}"
+    if len(dropped) == 1:
+        why = next(iter(dropped))
+    else:
+        why = ", ".join(f"{count} {reason}" for reason, count in dropped.items())
+    return f"evaluated {size} rows of {name} ({sum(dropped.values())} dropped: {why})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except TpError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(rows_line(metrics))
     summary = {k: metrics[k] for k in ("test_accuracy", "test_macro_f1", "test_size", "same_split_as_training")}
     print(json.dumps(summary, indent=2))
     if output is not None:

@@ -78,10 +78,14 @@ class TextClassifier:
     max_length: int = 256
     info: dict[str, Any] = field(default_factory=dict)
     task: str = "text-classification"
+    truncation: str = "head"  # how the run cut long texts at training (tp.text_encoding): cut them alike here
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True,
-                              return_tensors="pt")
+        """Padded tensors of `texts`, cut to max_length the run's truncation way."""
+        from tp.text_encoding import encode_texts
+
+        return encode_texts(self.tokenizer, texts, self.max_length, self.truncation, padding=True,
+                            return_tensors="pt")
 
     def predict_logits(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Logits for `texts`, batched by similar length to cut padding; rows follow `texts`."""
@@ -171,4 +175,4 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
     if image:
         return ImageClassifier(model, preprocessor, labels, info)
     max_length = int(info.get("max_length") or min(getattr(preprocessor, "model_max_length", 512), 512))
-    return TextClassifier(model, preprocessor, labels, max_length, info)
+    return TextClassifier(model, preprocessor, labels, max_length, info, truncation=info.get("truncation", "head"))

@@ -242,3 +242,28 @@ def prepare_data(cfg: DataConfig) -> PreparedData:
         "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
     }
     return PreparedData(splits, labels, record, task)
+
+
+def labelled_rows(cfg: DataConfig, split: str | None = None) -> tuple[list, list[str], dict[str, Any]]:
+    """Every labelled row of `cfg.source` (of its `split` when it has splits): inputs, label names, a record.
+
+    No split is carved and no class count is required: this is what a model is evaluated on when handed a file.
+    The record holds the task, the split read, the rows read and what was dropped (empty inputs, no label).
+    """
+    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    if "all" not in raw:
+        if split not in raw:
+            raise DataError(f"{cfg.source} has the splits {', '.join(raw)}, not {split!r}: pick one of them.")
+        raw = {split: raw[split]}
+    image_column = _image_column(raw, cfg)
+    inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
+    dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
+    dropped["missing_label"] = 0
+    ((name, frame),) = raw.items()
+    _check_columns(frame, cfg, name, inputs)
+    kept = _clean(frame, cfg, name, dropped, image_column)
+    known = label_names.get(cfg.label_column)  # a Hub ClassLabel: integer rows, named by the source
+    names = [known[int(value)] if known else _label_key(value) for value in kept["label"]]
+    record = {"task": IMAGE_TASK if image_column else TEXT_TASK, "split": name, "rows_read": len(frame),
+              "dropped": dropped}
+    return list(kept["image" if image_column else "text"]), names, record

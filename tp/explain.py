@@ -39,13 +39,36 @@ def _embedding_attributions(model: Any, batch: dict[str, Any], special: Any, tar
     return ((embeddings - baseline)[0] * gradients.mean(0)).sum(-1)
 
 
+def _encode_one(tokenizer: Any, text: str, max_tokens: int, truncation: str) -> tuple[dict[str, Any], bool]:
+    """One text's ids, attention mask, special-tokens mask (and offsets, fast tokenizers) as the model sees it,
+    and whether it was cut."""
+    import torch
+
+    if truncation == "head":
+        encoded = tokenizer(text, truncation=True, max_length=max_tokens, return_special_tokens_mask=True,
+                            return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
+        return encoded, bool(encoded.encodings[0].overflowing) if encoded.encodings else False
+    from tp.text_encoding import _special_frame, _without_length_warning, kept_positions
+
+    # head_tail: the whole text with its offsets, then the positions training kept (special tokens included),
+    # so each attribution lands on a token the model read, at its place in the text
+    _without_length_warning(tokenizer)
+    encoded = tokenizer(text, truncation=False, return_special_tokens_mask=True,
+                        return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
+    length = int(encoded["input_ids"].shape[1])
+    kept = torch.tensor(kept_positions(length, max_tokens, _special_frame(tokenizer)))
+    return {key: value[:, kept] for key, value in encoded.items()}, length > max_tokens
+
+
 def explain_text(model: Any, tokenizer: Any, labels: list[str], text: str, max_tokens: int,
-                 method: str = "gradient_x_input", steps: int = 16, target: str | None = None) -> dict[str, Any]:
+                 method: str = "gradient_x_input", steps: int = 16, target: str | None = None,
+                 truncation: str = "head") -> dict[str, Any]:
     """Tokens, logits, probabilities, id2label and per-token attributions for one text.
 
     Args:
         target: the label to explain; default the predicted one.
         steps: points on the integrated-gradients path (ignored by gradient x input).
+        truncation: how the model's run cut long texts (head or head_tail): the tokens explained are those it reads.
     """
     import torch
 
@@ -53,9 +76,7 @@ def explain_text(model: Any, tokenizer: Any, labels: list[str], text: str, max_t
         raise InputError(f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}.")
     if target is not None and target not in labels:
         raise InputError(f"Unknown target label {target!r}: this model's labels are {', '.join(labels)}.")
-    encoded = tokenizer(text, truncation=True, max_length=max_tokens, return_special_tokens_mask=True,
-                        return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
-    truncated = bool(encoded.encodings[0].overflowing) if encoded.encodings else False
+    encoded, truncated = _encode_one(tokenizer, text, max_tokens, truncation)
     device = next(model.parameters()).device
     batch = {"input_ids": encoded["input_ids"].to(device), "attention_mask": encoded["attention_mask"].to(device)}
     with torch.inference_mode():

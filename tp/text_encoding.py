@@ -30,6 +30,19 @@ def _special_frame(tokenizer: Any) -> tuple[int, int]:
     return start, len(framed) - start - len(inner)
 
 
+def kept_positions(length: int, max_length: int, frame: tuple[int, int]) -> list[int]:
+    """Positions of an untruncated encoding of `length` tokens that head_tail keeps (special tokens included)."""
+    prefix, suffix = frame
+    inner = head_tail(list(range(prefix, length - suffix)), max_length - prefix - suffix)
+    return list(range(prefix)) + inner + list(range(length - suffix, length))
+
+
+def _cut_head_tail(tokenizer: Any, full: list[list[int]], max_length: int) -> list[list[int]]:
+    """Untruncated token ids cut the head_tail way, the special tokens around each text kept."""
+    frame = _special_frame(tokenizer)
+    return [[row[i] for i in kept_positions(len(row), max_length, frame)] for row in full]
+
+
 def _without_length_warning(tokenizer: Any) -> None:
     """Tokenizing a long text untruncated warns once that it is too long for the model; it is cut next."""
     warned = getattr(tokenizer, "deprecation_warnings", None)
@@ -48,10 +61,7 @@ def encode_texts(tokenizer: Any, texts: list[str], max_length: int, truncation: 
     from transformers import BatchEncoding
 
     _without_length_warning(tokenizer)
-    prefix, suffix = _special_frame(tokenizer)
-    budget = max_length - prefix - suffix
-    full = tokenizer(texts, truncation=False)["input_ids"]
-    ids = [row[:prefix] + head_tail(row[prefix:len(row) - suffix], budget) + row[len(row) - suffix:] for row in full]
+    ids = _cut_head_tail(tokenizer, tokenizer(texts, truncation=False)["input_ids"], max_length)
     encoded: dict[str, list[list[int]]] = {"input_ids": ids, "attention_mask": [[1] * len(row) for row in ids]}
     if "token_type_ids" in tokenizer.model_input_names:
         encoded["token_type_ids"] = [[0] * len(row) for row in ids]
@@ -64,3 +74,19 @@ def tokens_before_truncation(tokenizer: Any, texts: list[str]) -> list[int]:
     """How many tokens (special tokens included) each text has before any cut: which ones `max_length` cuts."""
     _without_length_warning(tokenizer)
     return [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+
+
+def encode_with_flags(tokenizer: Any, texts: list[str], max_length: int,
+                      truncation: str = "head") -> tuple[list[list[int]], list[bool]]:
+    """Token ids per text, cut to `max_length` the `truncation` way, and whether each text was cut."""
+    if truncation == "head":
+        encoded = tokenizer(texts, truncation=True, max_length=max_length)
+        ids = encoded["input_ids"]
+        if encoded.encodings is not None:  # fast tokenizers keep what truncation cut off
+            return ids, [bool(enc.overflowing) for enc in encoded.encodings]
+        return ids, [length > max_length for length in tokens_before_truncation(tokenizer, texts)]
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation should be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
+    _without_length_warning(tokenizer)
+    full = tokenizer(texts, truncation=False)["input_ids"]  # one pass: the flags and the cut both come from it
+    return _cut_head_tail(tokenizer, full, max_length), [len(row) > max_length for row in full]

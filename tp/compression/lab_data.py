@@ -42,6 +42,11 @@ class LabData:
         """What turns inputs into model inputs, saved in every variant folder: tokenizer or image processor."""
         return self.classifier.processor if self.is_image else self.classifier.tokenizer
 
+    @property
+    def truncation(self) -> str:
+        """How the run cut long texts (head or head_tail); `encode` cuts them alike, through the classifier."""
+        return "head" if self.is_image else self.classifier.truncation
+
     def open(self, items: list[Any]) -> list[Any]:
         """Texts as they are; image items as PIL images."""
         if not self.is_image:
@@ -51,7 +56,7 @@ class LabData:
         return [open_image(item) for item in items]
 
     def encode(self, items: list[Any]) -> dict[str, Any]:
-        """Model inputs for a batch of split items: tokenized texts, or the processor's pixel_values."""
+        """Model inputs for a batch of split items: texts tokenized the run's truncation way, or pixel_values."""
         if self.is_image:
             return self.classifier.preprocess(self.open(items))
         return self.classifier.tokenize(items)

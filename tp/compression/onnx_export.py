@@ -61,13 +61,18 @@ def is_image_model(model: torch.nn.Module) -> bool:
     return getattr(model, "main_input_name", "input_ids") == "pixel_values"
 
 
-def encode(model: torch.nn.Module, preprocessor: Any, inputs: list[Any], max_length: int | None) -> dict[str, Any]:
-    """The model's inputs for texts (tokenizer, padded together) or PIL images (image processor)."""
+def encode(model: torch.nn.Module, preprocessor: Any, inputs: list[Any], max_length: int | None,
+           truncation: str = "head") -> dict[str, Any]:
+    """The model's inputs for texts (tokenizer, padded together, cut the run's `truncation` way) or PIL images."""
     if is_image_model(model):
         from tp.image_classifier import to_rgb
 
         return preprocessor(images=[to_rgb(image) for image in inputs], return_tensors="pt")
-    return preprocessor(inputs, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    if max_length is None:  # no budget given: the tokenizer's own limit, as truncation=True alone would use
+        return preprocessor(inputs, padding=True, truncation=True, return_tensors="pt")
+    from tp.text_encoding import encode_texts
+
+    return encode_texts(preprocessor, inputs, max_length, truncation, padding=True, return_tensors="pt")
 
 
 def export_onnx(model: torch.nn.Module, preprocessor: Any, path: Path, max_length: int | None,
@@ -131,9 +136,9 @@ def fuse_encoder_graph(source: Path, target: Path, config: Any) -> dict[str, int
 
 
 def onnx_parity(model: torch.nn.Module, preprocessor: Any, path: Path, inputs: list[Any],
-                max_length: int | None) -> float:
+                max_length: int | None, truncation: str = "head") -> float:
     """Largest |logit difference| between torch and ONNX Runtime on `inputs` (texts padded together, or images)."""
-    batch = encode(model, preprocessor, inputs, max_length)
+    batch = encode(model, preprocessor, inputs, max_length, truncation)
     with torch.inference_mode():
         expected = model(**batch).logits.float()
     got = OnnxClassifierModel(path)(**batch).logits
@@ -141,16 +146,17 @@ def onnx_parity(model: torch.nn.Module, preprocessor: Any, path: Path, inputs: l
 
 
 def build_onnx_int8(model: torch.nn.Module, preprocessor: Any, folder: Path, inputs: list[Any],
-                    max_length: int | None = None) -> dict[str, Any]:
+                    max_length: int | None = None, truncation: str = "head") -> dict[str, Any]:
     """Write `model.onnx` (int8) and `config.json` into `folder`; returns the fp32 export's parity.
 
-    `inputs` are texts, or PIL images for an image model (traced on two, checked on all of them).
+    `inputs` are texts (checked cut the run's `truncation` way), or PIL images for an image model (traced on
+    two, checked on all of them).
     """
     _require_onnx()
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         names = export_onnx(model, preprocessor, fp32, max_length, images=inputs[:2])
-        fp32_parity = onnx_parity(model, preprocessor, fp32, inputs, max_length)
+        fp32_parity = onnx_parity(model, preprocessor, fp32, inputs, max_length, truncation)
         if fp32_parity > 1e-3:
             raise ModelSourceError(f"The ONNX export differs from torch by {fp32_parity:.2g} in the logits; "
                                    "not saving it.")

@@ -106,4 +106,5 @@ def load_variant(folder: str | Path, force: bool = False) -> TextClassifier | Im
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    return TextClassifier(model, tokenizer, list(info["labels"]), int(info.get("max_length") or 256), info)
+    return TextClassifier(model, tokenizer, list(info["labels"]), int(info.get("max_length") or 256), info,
+                          truncation=info.get("truncation", "head"))

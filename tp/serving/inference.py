@@ -117,13 +117,16 @@ def _cpu_has_bf16(device: str) -> bool:
 
 
 class TextInference:
-    """Classify texts with one model, truncating each to `max_tokens` and flagging the cut ones."""
+    """Classify texts with one model, truncating each to `max_tokens` (the run's `truncation` way) and flagging
+    the cut ones."""
 
     def __init__(self, model: Any, tokenizer: Any, max_tokens: int, max_rows: int, device: str = "cpu",
-                 on_forward: Callable[[int, int], None] | None = None, few_shapes: bool = False) -> None:
+                 on_forward: Callable[[int, int], None] | None = None, few_shapes: bool = False,
+                 truncation: str = "head") -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
+        self.truncation = truncation  # head or head_tail: as the model was trained (tp.text_encoding)
         self.max_rows = max_rows
         self.device = device
         self.few_shapes = few_shapes
@@ -143,14 +146,9 @@ class TextInference:
 
     def encode(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
         """Token ids per text (cut to max_tokens) and whether each text was cut."""
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)
-        ids = encoded["input_ids"]
-        if encoded.encodings is not None:  # fast tokenizers keep what truncation cut off
-            truncated = [bool(enc.overflowing) for enc in encoded.encodings]
-        else:
-            full = self.tokenizer(texts, truncation=False)["input_ids"]
-            truncated = [len(whole) > len(cut) for whole, cut in zip(full, ids, strict=True)]
-        return ids, truncated
+        from tp.text_encoding import encode_with_flags
+
+        return encode_with_flags(self.tokenizer, texts, self.max_tokens, self.truncation)
 
     def __call__(self, texts: list[str]) -> list[TextScores]:
         import torch

@@ -70,15 +70,16 @@ def export_for_serving(classifier: Any, target: Path, quantize: str) -> dict[str
     from tp.compression.onnx_export import ONNX_FILE, export_onnx, fuse_encoder_graph, onnx_parity, quantize_onnx
 
     model, tokenizer = classifier.model, classifier.tokenizer
+    truncation = classifier.truncation  # parity checked on long texts cut the way they are served
     with tempfile.TemporaryDirectory(prefix="tp-onnx-") as tmp:
         plain, fused = Path(tmp) / "plain.onnx", Path(tmp) / "fused.onnx"
         export_onnx(model, tokenizer, plain, classifier.max_length)
         fusions = fuse_encoder_graph(plain, fused, model.config)
         graph = fused
-        diff = onnx_parity(model, tokenizer, fused, PARITY_TEXTS, classifier.max_length)
+        diff = onnx_parity(model, tokenizer, fused, PARITY_TEXTS, classifier.max_length, truncation)
         if diff > MAX_EXPORT_LOGIT_DIFF:  # a fusion that changes results is not worth its speed
             fusions, graph = {}, plain
-            diff = onnx_parity(model, tokenizer, plain, PARITY_TEXTS, classifier.max_length)
+            diff = onnx_parity(model, tokenizer, plain, PARITY_TEXTS, classifier.max_length, truncation)
         if diff > MAX_EXPORT_LOGIT_DIFF:
             raise ModelSourceError(f"The ONNX export differs from torch by {diff:.2g} in the logits; serve it "
                                    "with TP_BACKEND=torch.")
@@ -109,7 +110,8 @@ def cached_export(folder: Path, quantize: str, cache_dir: Path, load: Callable[[
         if getattr(classifier, "task", "") != "text-classification":
             raise ModelSourceError(f"{folder} is not a text classifier: ONNX serving covers text models only.")
         details = export_for_serving(classifier, partial, quantize)
-        details.update(labels=list(classifier.labels), max_length=classifier.max_length, info=classifier.info)
+        details.update(labels=list(classifier.labels), max_length=classifier.max_length, info=classifier.info,
+                       truncation=classifier.truncation)  # served from the cache with the rule it was trained with
         meta = {"format": FORMAT, "source": str(folder), "quantize": quantize,
                 "onnxruntime": onnxruntime.__version__, "export_seconds": round(time.perf_counter() - start, 1),
                 **details}
@@ -167,8 +169,9 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
     info = dict(meta["info"])
     if not read_run_info(folder):  # a plain folder: the one served now (another with the same files may have made it)
         info["base_model"] = str(folder)
+    truncation = meta.get("truncation") or info.get("truncation", "head")  # an export made before it was recorded
     classifier = TextClassifier(model, AutoTokenizer.from_pretrained(target), list(meta["labels"]),
-                                int(meta["max_length"]), info)
+                                int(meta["max_length"]), info, truncation=truncation)
     explain = LazyModel(lambda: load_once().model)
     if load_once.cache_info().currsize:  # exported in this process: its fp32 model is already here
         explain.get()

@@ -135,7 +135,7 @@ class ServedModel:
             from tp.explain import explain_text
 
             job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
-                          method or "gradient_x_input", steps, target)
+                          method or "gradient_x_input", steps, target, self.info.get("truncation", "head"))
         return await self.batcher.run_solo(job)
 
 
@@ -184,7 +184,8 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
         served = reduce_precision(explain_model, settings.quantize, device)
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
                               on_forward=telemetry.forward_observer(spec.name),
-                              few_shapes=settings.quantize == "bf16" and device == "cpu")  # oneDNN compiles per shape
+                              few_shapes=settings.quantize == "bf16" and device == "cpu",  # oneDNN compiles per shape
+                              truncation=classifier.truncation)
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     values = read_metrics_file(folder)
