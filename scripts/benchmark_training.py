@@ -1,38 +1,8 @@
-"""Benchmark training methods: `python scripts/benchmark_training.py --epochs 1 --json bench.json`.
+"""`python scripts/benchmark_training.py ...` is `tp benchmark training ...` (see `tp benchmark training --help`)."""
 
-Trains lora, full and head on the same data, steps and seed (each in its own process) and prints step
-time, peak process memory, training-state memory (weights + gradients + optimizer states, counted from
-the tensors), trainable parameters and accuracy, with the lora/full ratios.
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-from pathlib import Path
 
-import _bootstrap  # noqa: F401
-
-from tp.training_benchmark import benchmark_training, format_report
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "configs/bbc-minilm-lora.yaml"))
-    parser.add_argument("--methods", default="lora,full,head", help="comma-separated methods")
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--max-steps", type=int, default=-1, help="cap steps for a quick check")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override")
-    parser.add_argument("--json", type=Path, help="also write the report here")
-    args = parser.parse_args(argv)
-    overrides = [f"training.epochs={args.epochs}", f"training.max_steps={args.max_steps}", *args.set]
-    report = benchmark_training(args.config, args.methods.split(","), overrides)
-    print(format_report(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
+from tp.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["benchmark", "training", *sys.argv[1:]]))

@@ -1,60 +1,8 @@
-"""Compress a run folder and measure every variant against it: `python scripts/optimize.py models/bbc-news-minilm`.
+"""`python scripts/optimize.py ...` is `tp optimize ...` (see `tp optimize --help`)."""
 
-Text runs and image (ViT) runs alike: `python scripts/optimize.py models/digits-vit`.
-
-Methods (comma-separated, `--methods`): int8-dynamic, prune-heads:F, prune-magnitude:F, onnx-int8, bnb-8bit.
-Each variant goes to RUN_DIR/variants/<name>/ (written atomically, loadable with
-tp.compression.variants.load_variant). All are evaluated next to the fp32 baseline on the run's recorded
-test split; a variant that loses more than --max-drop accuracy points is marked rejected. Writes
-RUN_DIR/reports/compression.{md,png,json} and adds the table to RUN_DIR/README.md.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-import _bootstrap  # noqa: F401
-
-from tp.errors import TpError
-
-DEFAULT_METHODS = "int8-dynamic,prune-heads:0.3,prune-magnitude:0.5,onnx-int8,bnb-8bit"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", type=Path, help="a text or image (ViT) run folder (tp.json, config.yaml, "
-                        "adapter/ or model/)")
-    parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"default: {DEFAULT_METHODS}")
-    parser.add_argument("--max-drop", type=float, default=1.0, help="accuracy points a variant may lose (gate)")
-    parser.add_argument("--recover-epochs", type=float, default=0.0,
-                        help="fine-tune pruned variants for this many epochs on the train split")
-    parser.add_argument("--limit", type=int, help="evaluate on N test examples spread over the split (quick runs)")
-    parser.add_argument("--latency-texts", type=int, default=40,
-                        help="test inputs (texts or images) timed one by one at batch 1")
-    parser.add_argument("--threads", type=int, help="CPU threads while measuring (default: torch's default)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="re-measure variants already in RUN_DIR/variants instead of rebuilding them")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe processes")
-    args = parser.parse_args(argv)
-    try:
-        from tp.compression.config import CompressionConfig, parse_methods
-        from tp.compression.optimize import optimize_run
-        from tp.compression.report import input_noun, markdown_table, rows
-
-        config = CompressionConfig(methods=parse_methods(args.methods), max_drop=args.max_drop,
-                                   recover_epochs=args.recover_epochs, limit=args.limit,
-                                   latency_texts=args.latency_texts, threads=args.threads,
-                                   measure_memory=not args.no_memory, reuse=args.reuse)
-        summary = optimize_run(args.run_dir, config)
-    except TpError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(markdown_table(rows(summary), inputs=input_noun(summary)))
-    print(f"wrote {args.run_dir / 'reports' / 'compression.md'}, compression.png and the card section")
-    return 1 if summary["failures"] else 0
-
+from tp.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["optimize", *sys.argv[1:]]))

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from shipped import APP
+from shipped import TEXT_MODEL as MODEL_DIR  # the shipped model: adapter only in a fresh clone
 
 from tp.serving.process import ServerProcess, start_tp_app
-from tp.serving.settings import DEFAULT_MODEL_DIR as MODEL_DIR  # the shipped model: adapter only in a fresh clone
 
 IMAGE_MODEL = "tiny-vit"  # the tiny_vit_dir fixture: 3 labels, 32x32 inputs, random weights
 ROOT_PATH = "/proxy"  # served as if behind a proxy at a sub-path; unprefixed paths work too
@@ -23,7 +24,7 @@ LIMITS = {"TP_MAX_ITEMS": "16", "TP_MAX_CHARS": "5000", "TP_MAX_REQUEST_BYTES": 
 
 def launch(env: dict[str, str], log: Path, timeout: float = 240.0) -> ServerProcess:
     """Start app.py with `env` and wait for /api/v1/ready; a failure shows the server's log."""
-    server = start_tp_app(env, log)
+    server = start_tp_app(env, log, app=APP)
     try:
         server.ready_after = server.wait_until("/api/v1/ready", timeout)
     except Exception:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,10 +16,6 @@ os.environ["TP_CACHE_DIR"] = CACHE_DIR
 atexit.register(shutil.rmtree, CACHE_DIR, ignore_errors=True)
 
 import pytest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))  # scripts import _bootstrap, tests call their main()
-sys.path.insert(0, str(ROOT))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -57,7 +52,7 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory, minilm_dir: Path) ->
 @pytest.fixture(scope="session")
 def bbc_frame():
     """120 real BBC News articles (24 per topic), string labels."""
-    from tp.data_sources import read_bbc_news
+    from tp.data.sources import read_bbc_news
 
     frame = read_bbc_news()
     return frame.groupby("label", group_keys=False).head(24).reset_index(drop=True)

@@ -25,7 +25,7 @@ def client(app_server) -> httpx.Client:
 def bbc_texts() -> list[str]:
     """64 real BBC News test articles cut to varied lengths (short ones, and some past the token limit)."""
     from tp.config import DataConfig
-    from tp.data import prepare_data
+    from tp.data.prepare import prepare_data
 
     texts = prepare_data(DataConfig()).splits["test"]["text"]
     return [text[: 80 + (i * 397) % 3000] for i, text in enumerate(texts[:64])]

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from shipped import TEXT_MODEL
 
-from tp.serving.registry import read_metrics_file, skill_record
-from tp.serving.settings import DEFAULT_MODEL_DIR
+from tp.serving.served import read_metrics_file, skill_record
 from tp.serving.variants import variant_skill
 
 BASELINES = {
@@ -60,7 +60,7 @@ def test_a_variant_shows_its_own_judgement_else_its_runs(tmp_path: Path) -> None
 def flagged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped model's run folder, its metrics.json saying it learned nothing."""
     folder = tmp_path_factory.mktemp("flagged") / "news"
-    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    shutil.copytree(TEXT_MODEL, folder)
     write_skill(folder)
     return folder
 

@@ -9,9 +9,10 @@ import sys
 import httpx
 import pytest
 from gradio_client import Client
+from shipped import ROOT
+from shipped import TEXT_MODEL as MODEL_DIR
 
-from tp.serving.process import ROOT, start_tp_app
-from tp.serving.settings import DEFAULT_MODEL_DIR as MODEL_DIR
+from tp.serving.process import start_tp_app
 
 pytest_plugins = ["app_server"]  # one session-wide server for every app test module
 
@@ -33,7 +34,7 @@ def int8_server(tmp_path_factory: pytest.TempPathFactory, launch_app):
 @pytest.fixture(scope="module")
 def sample_texts() -> list[str]:
     from tp.config import DataConfig
-    from tp.data import prepare_data
+    from tp.data.prepare import prepare_data
 
     texts = prepare_data(DataConfig()).splits["test"]["text"][::11][:40]  # 40 real test articles, all topics
     return [text[:4000] for text in texts]  # under the fp32 server's TP_MAX_CHARS, still past 256 tokens

@@ -81,11 +81,11 @@ def image_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_image_tab_classifies_and_explains(demo: Client, image_files, tiny_vit_dir) -> None:
     from PIL import Image
 
-    from tp.classifier import load_classifier
+    from tp.models.loading import load_classifier
 
     assert {"/classify_image", "/explain_image"} <= set(demo.view_api(print_info=False,
                                                                         return_format="dict")["named_endpoints"])
-    expected = load_classifier(tiny_vit_dir).predict_images([Image.open(image_files["noise"])])[0]
+    expected = load_classifier(tiny_vit_dir).predict([Image.open(image_files["noise"])])[0]
     label = demo.predict(handle_file(image_files["noise"]), api_name="/classify_image")  # the model's default
     assert label["label"] == expected["label"] and len(label["confidences"]) == 3
     summary, scores, overlay, heatmap = demo.predict(handle_file(image_files["noise"]), "tiny-vit",

@@ -14,10 +14,9 @@ import pytest
 from PIL import Image
 
 from tp.errors import ConfigError, InputError
-from tp.serving import settings as settings_module
 from tp.serving.errors import TooLargeError
 from tp.serving.images import ImageLimits, base64_bytes, decode_images, example_label
-from tp.serving.settings import DEFAULT_MODEL_DIR, load_settings
+from tp.serving.settings import ServerSettings, load_settings
 
 LIMITS = ImageLimits(max_bytes=10_000, max_pixels=10_000, formats=("PNG", "GIF"))
 
@@ -60,7 +59,8 @@ def test_example_labels_come_from_file_names() -> None:
         ["one", "zero", "7", "other"]
 
 
-def test_image_formats_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_formats_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TP_MODELS", f"a={tmp_path}")
     monkeypatch.setenv("TP_IMAGE_FORMATS", "png, jpg")
     assert load_settings().image_formats == ["PNG", "JPEG"]
     monkeypatch.setenv("TP_IMAGE_FORMATS", "png,svg")
@@ -68,14 +68,13 @@ def test_image_formats_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_default_models_add_digits_vit_when_its_folder_exists(monkeypatch, tmp_path: Path) -> None:
+def test_the_library_serves_nothing_it_is_not_told_to(monkeypatch, tmp_path: Path) -> None:
     for name in ("TP_MODEL", "TP_MODELS", "TP_DEFAULT_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setitem(settings_module.DEFAULT_MODELS, "digits-vit", tmp_path / "absent")
-    assert [spec.name for spec in load_settings().specs] == ["bbc-news-minilm"]
-    monkeypatch.setitem(settings_module.DEFAULT_MODELS, "digits-vit", tmp_path)
-    assert [(spec.name, spec.source) for spec in load_settings().specs] == [
-        ("bbc-news-minilm", str(DEFAULT_MODEL_DIR)), ("digits-vit", str(tmp_path))]
+    with pytest.raises(ConfigError, match="no model to serve: set TP_MODEL"):
+        load_settings()  # the shipped models are app.py's default, not the library's
+    monkeypatch.setenv("TP_MODELS", f"a={tmp_path}")
+    assert [(spec.name, spec.source) for spec in load_settings().specs] == [("a", str(tmp_path))]
     monkeypatch.setenv("TP_MODEL", str(tmp_path))  # TP_MODEL still overrides
     assert [spec.source for spec in load_settings().specs] == [str(tmp_path)]
 
@@ -94,13 +93,12 @@ def vit_with_examples(tiny_vit_dir: Path, tmp_path_factory: pytest.TempPathFacto
 def test_int8_image_model_in_process(vit_with_examples: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from tp.classifier import load_classifier
+    from tp.models.loading import load_classifier
     from tp.serving.app import create_app
-    from tp.serving.settings import ServerSettings
 
     rng = np.random.default_rng(4)
     images = [Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)) for _ in range(8)]
-    fp32 = load_classifier(vit_with_examples).predict_images(images)
+    fp32 = load_classifier(vit_with_examples).predict(images)
     app = create_app(ServerSettings(models=f"vit={vit_with_examples}", quantize="int8"))
     with TestClient(app) as client:
         deadline = time.monotonic() + 60

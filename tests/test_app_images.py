@@ -46,11 +46,11 @@ def images() -> list[Image.Image]:
 
 @pytest.fixture(scope="module")
 def reference(tiny_vit_dir, images) -> list[dict]:
-    """What ImageClassifier.predict_images says about the same images (decoded from the same PNG bytes)."""
-    from tp.classifier import load_classifier
+    """What ImageClassifier.predict says about the same images (decoded from the same PNG bytes)."""
+    from tp.models.loading import load_classifier
 
     decoded = [Image.open(io.BytesIO(encode(image))) for image in images]
-    return load_classifier(tiny_vit_dir).predict_images(decoded)
+    return load_classifier(tiny_vit_dir).predict(decoded)
 
 
 def assert_same(predictions: list[dict], reference: list[dict]) -> None:

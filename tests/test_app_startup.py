@@ -7,12 +7,13 @@ import time
 from pathlib import Path
 
 import httpx
+from shipped import APP
 
 from tp.serving.process import start_tp_app
 
 
 def test_predictions_come_first_and_ready_waits_for_the_demo(tmp_path: Path) -> None:
-    server = start_tp_app({}, tmp_path / "app.log")  # the shipped models, demo on: what `python app.py` does
+    server = start_tp_app({}, tmp_path / "app.log", app=APP)  # the shipped models, demo on: what `python app.py` does
     first_prediction = ready_at = None
     pages = set()
     try:

@@ -99,10 +99,10 @@ def test_goal_checks_count_only_servers_as_fast_in_p95() -> None:
 
 @pytest.mark.slow
 def test_benchmark_script_runs_end_to_end(tmp_path) -> None:
-    import benchmark_serving
+    from tp.cli.main import main
 
     out = tmp_path / "serving.json"
-    assert benchmark_serving.main(["--requests", "16", "--clients", "4", "--rounds", "2", "--max-tokens", "64",
+    assert main(["benchmark", "serving", "--requests", "16", "--clients", "4", "--rounds", "2", "--max-tokens", "64",
                                    "--no-int8", "--no-torch", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     assert {"naive", "tp_fp32", "tp_bf16", "fp32_batch", "goals"} <= results.keys()

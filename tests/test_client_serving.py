@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from shipped import TEXT_MODEL as DEFAULT_MODEL_DIR
 
-from tp.serving import client as client_module
 from tp.serving.app import create_app
-from tp.serving.settings import DEFAULT_MODEL_DIR, ServerSettings
+from tp.serving.settings import ServerSettings
 
 INDEX = '<!doctype html><script type="module" src="./assets/index-abc123.js"></script><div id="app"></div>'
 LABELS = ["business", "entertainment", "politics", "sports", "tech"]
@@ -26,7 +26,7 @@ def dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text(INDEX, encoding="utf-8")
     (tmp_path / "assets" / "index-abc123.js").write_text("console.log('tp')", encoding="utf-8")
-    monkeypatch.setattr(client_module, "CLIENT_DIST", tmp_path)
+    monkeypatch.setenv("TP_CLIENT_DIR", str(tmp_path))
     return tmp_path
 
 
@@ -64,7 +64,7 @@ def test_a_missing_file_is_a_json_404_that_names_the_build(dist: Path) -> None:
 
 
 def test_without_a_build_app_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client_module, "CLIENT_DIST", tmp_path / "dist")
+    monkeypatch.setenv("TP_CLIENT_DIR", str(tmp_path / "dist"))
     http = TestClient(make_app())
     for path in ("/app/", "/app/index.html"):
         answer = http.get(path)

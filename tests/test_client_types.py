@@ -10,8 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from shipped import IMAGE_MODEL, TEXT_MODEL
 
-from tp.serving.client import client_openapi
+from tp.serving.schema_export import client_openapi as document_of
+
+
+def client_openapi() -> dict:
+    return document_of([TEXT_MODEL, IMAGE_MODEL])
 
 CLIENT = Path(__file__).resolve().parents[1] / "vue-client"
 GENERATOR = CLIENT / "node_modules" / ".bin" / "openapi-typescript"

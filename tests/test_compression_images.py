@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tp.classifier import load_classifier
 from tp.compression.variants import load_variant, read_variant
 from tp.errors import RejectedVariantError
-from tp.image_classifier import ImageClassifier
+from tp.models.image_classifier import ImageClassifier
+from tp.models.loading import load_classifier
 
 DIGITS = [str(i) for i in range(10)]
 CARD = "---\nlicense: mit\n---\n# tiny digits\n\nSome results.\n\n## How to use\n\nLoad it.\n"
@@ -35,7 +35,7 @@ def one_thread() -> Iterator[None]:
 
 def write_image_run(run: Path, model: torch.nn.Module, processor, data_config, data) -> Path:
     """The files the training code writes for an image run: model/, config.yaml, data_split.json, tp.json."""
-    from tp.run_folder import write_recipe
+    from tp.training.run_folder import write_recipe
 
     model.save_pretrained(run / "model")
     processor.save_pretrained(run / "model")
@@ -55,7 +55,7 @@ def vit_run(tmp_path_factory: pytest.TempPathFactory, tiny_vit_dir: Path) -> Pat
 
     from tp.compression.recovery import recover
     from tp.config import DataConfig
-    from tp.data import prepare_data
+    from tp.data.prepare import prepare_data
 
     data_config = DataConfig(source="builtin:digits", max_train_samples=300, max_eval_samples=60)
     data = prepare_data(data_config)
@@ -67,16 +67,16 @@ def vit_run(tmp_path_factory: pytest.TempPathFactory, tiny_vit_dir: Path) -> Pat
     classifier = ImageClassifier(model, processor, data.labels)
     train = data.splits["train"]
     with one_thread():
-        recover(model, classifier.preprocess, train["image"], train["label"], epochs=25, learning_rate=5e-3,
+        recover(model, classifier.encode, train["image"], train["label"], epochs=25, learning_rate=5e-3,
                 batch_size=32)
     return write_image_run(tmp_path_factory.mktemp("image-runs") / "tiny-digits", model, processor, data_config, data)
 
 
 @pytest.fixture(scope="module")
 def vit_summary(vit_run: Path) -> dict:
-    import optimize
+    from tp.cli.main import main
 
-    code = optimize.main([str(vit_run), "--methods", METHODS, "--max-drop", "100", "--latency-texts", "3",
+    code = main(["optimize", str(vit_run), "--methods", METHODS, "--max-drop", "100", "--latency-texts", "3",
                           "--threads", "1", "--recover-epochs", "0.1", "--no-memory"])
     assert code == 0
     return json.loads((vit_run / "reports" / "compression.json").read_text())
@@ -93,7 +93,7 @@ def test_every_method_leaves_a_loadable_image_variant_and_no_scratch(vit_run: Pa
         assert (folder / "preprocessor_config.json").is_file() and not (folder / "tokenizer.json").exists()
         classifier = load_variant(folder)
         assert isinstance(classifier, ImageClassifier) and classifier.labels == DIGITS
-        assert classifier.predict_images([digit, digit.convert("RGB")])[0]["label"] in DIGITS
+        assert classifier.predict([digit, digit.convert("RGB")])[0]["label"] in DIGITS
         assert isinstance(load_classifier(folder), ImageClassifier)  # what the app calls
 
 
@@ -128,11 +128,11 @@ def test_image_report_speaks_of_images(vit_run: Path, vit_summary: dict) -> None
 
 
 def test_the_gate_rejects_a_broken_image_variant_and_loading_it_needs_force(vit_run: Path, tmp_path: Path) -> None:
-    import optimize
+    from tp.cli.main import main
 
     run = tmp_path / "tiny-digits"
     shutil.copytree(vit_run, run, ignore=shutil.ignore_patterns("variants", "reports"))
-    code = optimize.main([str(run), "--methods", "prune-magnitude:0.95", "--max-drop", "5", "--latency-texts", "2",
+    code = main(["optimize", str(run), "--methods", "prune-magnitude:0.95", "--max-drop", "5", "--latency-texts", "2",
                           "--threads", "1", "--no-memory"])
     assert code == 0
     folder = run / "variants" / "prune-magnitude-0.95"
@@ -161,18 +161,17 @@ def test_the_memory_probe_classifies_png_images_in_a_fresh_process(vit_run: Path
 
 @pytest.mark.slow  # ~12 s of training, then every method
 def test_a_run_folder_written_by_the_training_code_goes_through_the_lab(tmp_path: Path, tiny_vit_dir: Path) -> None:
-    import optimize
-
+    from tp.cli.main import main
     from tp.config import load_recipe
-    from tp.training import train
+    from tp.training.train import train
 
     recipe = load_recipe(None, [f"model.source={tiny_vit_dir}", "data.source=builtin:digits", "method.name=full",
                                 "data.max_train_samples=64", "data.max_eval_samples=40", "training.epochs=1",
                                 "training.cpu_threads=1", "name=digits", f"output_dir={tmp_path}"])
     with one_thread():  # train() sets the thread count for the whole process
         run = train(recipe)
-    code = optimize.main([str(run), "--methods", METHODS, "--max-drop", "100", "--latency-texts", "2", "--threads", "1",
-                          "--recover-epochs", "0.5", "--no-memory"])
+    code = main(["optimize", str(run), "--methods", METHODS, "--max-drop", "100", "--latency-texts", "2",
+                 "--threads", "1", "--recover-epochs", "0.5", "--no-memory"])
     assert code == 0
     summary = json.loads((run / "reports" / "compression.json").read_text())
     assert summary["environment"]["same_split_as_training"] is True and not summary["failures"]
@@ -219,4 +218,4 @@ def test_shipped_digits_vit_keeps_accuracy_in_int8_and_the_gate_rejects_a_broken
 
     examples = json.loads((run / "tp.json").read_text())["examples"]
     classifier = load_variant(run / "variants" / "int8-dynamic")
-    assert [p["label"] for p in classifier.predict_images([Image.open(run / e) for e in examples])] == DIGITS
+    assert [p["label"] for p in classifier.predict([Image.open(run / e) for e in examples])] == DIGITS

@@ -42,11 +42,11 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, bbc_
 
 @pytest.fixture(scope="module")
 def tiny_summary(tiny_run: Path) -> dict:
-    import optimize
+    from tp.cli.main import main
 
     methods = "int8-dynamic,prune-heads:0.25,prune-magnitude:0.5,onnx-int8,bnb-8bit"
-    code = optimize.main([str(tiny_run), "--methods", methods, "--max-drop", "100", "--latency-texts", "3",
-                          "--no-memory"])
+    code = main(["optimize", str(tiny_run), "--methods", methods, "--max-drop", "100", "--latency-texts", "3",
+                 "--no-memory"])
     assert code == 0
     return json.loads((tiny_run / "reports" / "compression.json").read_text())
 
@@ -60,7 +60,7 @@ def test_every_method_leaves_a_loadable_variant_folder_and_no_scratch(tiny_run: 
         assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))  # safetensors or ONNX only
         classifier = load_variant(folder)
         assert classifier.labels == LABELS
-        assert len(classifier.predict_texts(["A text to classify."])) == 1
+        assert len(classifier.predict(["A text to classify."])) == 1
 
 
 def test_measurements_cover_every_variant_next_to_the_baseline(tiny_summary: dict) -> None:
@@ -114,7 +114,7 @@ def shipped_summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     run = tmp_path_factory.mktemp("clone") / "bbc-news-minilm"
     shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("model", "eval", "variants"))
     # prune-magnitude:0.95 is the deliberately broken variant: 95% of every matrix gone
-    config = CompressionConfig(methods=parse_methods("int8-dynamic,prune-heads:0.3,prune-magnitude:0.95"),
+    config = CompressionConfig(methods=parse_methods("int8-dynamic,prune-heads:0.3,prune-magnitude:0.95,onnx-int8"),
                                max_drop=2.5, limit=80, importance_texts=48, latency_texts=3, measure_memory=False)
     return run, optimize_run(run, config, log=lambda _: None)
 
@@ -130,7 +130,7 @@ def test_shipped_model_int8_and_head_pruning_keep_accuracy(shipped_summary: tupl
     assert heads["parameters"] < variants["fp32"]["parameters"]
     assert heads["measurements"]["size_bytes"] < base["size_bytes"]
     examples = json.loads((run / "tp.json").read_text())["examples"]
-    predicted = [p["label"] for p in load_variant(run / "variants" / "int8-dynamic").predict_texts(examples)]
+    predicted = [p["label"] for p in load_variant(run / "variants" / "int8-dynamic").predict(examples)]
     assert predicted == LABELS
 
 
@@ -153,7 +153,7 @@ def _push(*args: str) -> subprocess.CompletedProcess:
 def test_push_dry_run_of_an_accepted_variant(shipped_summary: tuple[Path, dict], tmp_path: Path) -> None:
     from huggingface_hub import ModelCard
 
-    from tp.classifier import load_classifier
+    from tp.models.loading import load_classifier
 
     run, summary = shipped_summary
     result = _push(str(run), "--repo-id", "alice/bbc-int8", "--variant", "int8-dynamic", "--dry-run",
@@ -170,7 +170,26 @@ def test_push_dry_run_of_an_accepted_variant(shipped_summary: tuple[Path, dict],
     examples = json.loads((run / "tp.json").read_text())["examples"]
     classifier = load_classifier(tmp_path / "dry")  # what a user gets from snapshot_download of the repo
     assert classifier.info["variant"]["method"] == "int8-dynamic"
-    assert [p["label"] for p in classifier.predict_texts(examples)] == LABELS
+    assert [p["label"] for p in classifier.predict(examples)] == LABELS
+
+
+def test_an_onnx_variant_card_runs_on_stock_onnx_runtime(shipped_summary: tuple[Path, dict], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """The card's how-to-use code, as a Hub user copies it (the repo's folder for snapshot_download): no tp."""
+    import ast
+    import re
+
+    from tp.publish.variant import assemble_variant_repo
+
+    run, _ = shipped_summary
+    dest = tmp_path / "repo"
+    assemble_variant_repo(run, "onnx-int8", dest, "alice/bbc-onnx")
+    card = (dest / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", card[card.index("stock ONNX Runtime"):], re.S).group(1)
+    assert "tp" not in re.findall(r"^(?:from|import) (\w+)", code, re.M)
+    example = ast.literal_eval(re.search(r"tokenizer\(\[(.*?)\]", code).group(1))
+    exec(compile(code.replace('snapshot_download("alice/bbc-onnx")', repr(str(dest))), "card", "exec"), {})
+    assert capsys.readouterr().out.strip() == load_variant(dest).predict([example])[0]["label"]
 
 
 def test_push_refuses_a_rejected_variant_unless_forced(shipped_summary: tuple[Path, dict], tmp_path: Path) -> None:

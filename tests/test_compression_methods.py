@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from tp.classifier import load_classifier
 from tp.compression.config import CompressionConfig, MethodSpec, parse_methods
 from tp.compression.measure import weights_bytes
 from tp.compression.variants import (
@@ -21,6 +20,7 @@ from tp.compression.variants import (
     write_variant,
 )
 from tp.errors import ConfigError, RejectedVariantError
+from tp.models.loading import load_classifier
 
 LABELS = ["business", "entertainment", "politics", "sports", "tech"]
 TEXTS = ["Shares rose on the stock market.", "A new film opens this week in cinemas across the country.",
@@ -181,7 +181,7 @@ def test_gate_rejects_a_large_drop_and_load_variant_refuses_it_unless_forced(mod
     assert forced.labels == LABELS and forced.info["variant"]["status"] == "rejected"
     record_verdict(tmp_path, gate(0.98, 0.98, 1.0), {"accuracy": 0.98})
     assert read_variant(tmp_path)["status"] == "accepted"
-    assert len(load_variant(tmp_path).predict_texts(TEXTS)) == 4
+    assert len(load_variant(tmp_path).predict(TEXTS)) == 4
 
 
 def test_recovery_fine_tunes_every_weight_and_keeps_pruned_weights_zero(tokenizer) -> None:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tp.config import DataConfig
-from tp.data import prepare_data
+from tp.data.prepare import prepare_data
 from tp.errors import DataError
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tp.config import DataConfig
 from tp.errors import DataError
-from tp.evaluation import evaluate_model
+from tp.evaluation.evaluate import evaluate_model
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
 
@@ -35,12 +35,12 @@ def file_config(path: Path) -> DataConfig:
 
 
 def test_every_row_of_a_57_row_file_is_scored(run: Path, bbc_frame, tmp_path: Path, capsys) -> None:
-    import evaluate
+    from tp.cli.main import main
 
     frame = bbc_frame.sample(57, random_state=0).reset_index(drop=True)
     frame.loc[3, "text"] = "   "  # an empty article is dropped and said so
     path = write_tsv(frame, tmp_path / "test.tsv")
-    assert evaluate.main([str(run), "--data", str(path), "--text-column", "article", "--label-column", "topic",
+    assert main(["evaluate", str(run), "--data", str(path), "--text-column", "article", "--label-column", "topic",
                           "--output", str(tmp_path / "eval")]) == 0
     out = capsys.readouterr().out
     assert "evaluated 56 rows of test.tsv (1 dropped: empty text)" in out

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tp.classifier import TextClassifier, load_classifier
-from tp.image_classifier import ImageClassifier, is_image_model
+from tp.models.classifier import TextClassifier
+from tp.models.image_classifier import ImageClassifier, is_image_model
+from tp.models.loading import load_classifier
 
 
 def _images() -> list[Image.Image]:
@@ -29,7 +30,7 @@ def test_model_folder_loads_as_image_classifier(tiny_vit_dir: Path) -> None:
     classifier = load_classifier(tiny_vit_dir)
     assert isinstance(classifier, ImageClassifier)
     assert classifier.labels == ["cat", "dog", "bird"] and classifier.task == "image-classification"
-    results = classifier.predict_images(_images(), batch_size=2)
+    results = classifier.predict(_images(), batch_size=2)
     assert len(results) == 3
     for result in results:
         assert [s["label"] for s in result["scores"]] != [] and result["label"] == result["scores"][0]["label"]
@@ -41,7 +42,7 @@ def test_matches_stock_pipeline(tiny_vit_dir: Path) -> None:
 
     classifier = load_classifier(tiny_vit_dir)
     stock = pipeline("image-classification", model=str(tiny_vit_dir), device="cpu")
-    for image, ours in zip(_images(), classifier.predict_images(_images()), strict=True):
+    for image, ours in zip(_images(), classifier.predict(_images()), strict=True):
         theirs = stock(image.convert("RGB"), top_k=3)
         assert theirs[0]["label"] == ours["label"]
         assert theirs[0]["score"] == pytest.approx(ours["score"], abs=1e-5)
@@ -63,7 +64,7 @@ def test_fast_lora_merge_equals_peft_merge_on_the_shipped_adapter() -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from tp.classifier import merge_adapter
+    from tp.models.classifier import merge_adapter
     from tp.sources import resolve_model_source
 
     run = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from tp.config import AugmentationConfig, DataConfig, load_recipe
-from tp.data import prepare_data
+from tp.data.images import augment, open_image, read_digits
+from tp.data.prepare import prepare_data
 from tp.errors import ConfigError, DataError
-from tp.image_data import augment, open_image, read_digits
 
 
 def _write_folder(root: Path, classes: dict[str, int], size: int = 12) -> Path:

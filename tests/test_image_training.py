@@ -16,12 +16,12 @@ import pytest
 import torch
 from PIL import Image
 
-from tp.classifier import load_classifier
 from tp.config import MethodConfig, ModelConfig, load_recipe
 from tp.errors import ModelSourceError, TrainingError
-from tp.image_classifier import ImageClassifier
-from tp.modeling import apply_method, count_parameters, load_base_classifier
-from tp.training import train
+from tp.models.image_classifier import ImageClassifier
+from tp.models.loading import load_classifier
+from tp.training.modeling import apply_method, count_parameters, load_base_classifier
+from tp.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "configs/digits-vit.yaml"
@@ -99,7 +99,7 @@ def test_card_says_image_classification_and_from_scratch(digits_run: Path) -> No
     card = ModelCard.load(digits_run / "README.md")
     data = card.data.to_dict()
     assert data["pipeline_tag"] == "image-classification" and "base_model" not in data  # no fake Hub base
-    assert 'pipeline("image-classification"' in card.text and "predict_images" in card.text
+    assert 'pipeline("image-classification"' in card.text and ".predict([Image.open(" in card.text
     assert "trained from scratch" in card.text and "no pretrained base" in card.text
 
 
@@ -110,7 +110,7 @@ def test_tp_and_the_stock_pipeline_agree_on_the_example_images(digits_run: Path)
     images = [Image.open(digits_run / path) for path in info["examples"]]
     classifier = load_classifier(digits_run)
     assert isinstance(classifier, ImageClassifier) and classifier.labels == info["labels"]
-    ours = classifier.predict_images(images)
+    ours = classifier.predict(images)
     stock = pipeline("image-classification", model=str(digits_run / "model"), device="cpu")
     for image, mine in zip(images, ours, strict=True):
         theirs = stock(image.convert("RGB"), top_k=1)[0]
@@ -119,9 +119,9 @@ def test_tp_and_the_stock_pipeline_agree_on_the_example_images(digits_run: Path)
 
 
 def test_evaluate_script_reproduces_the_recorded_split(digits_run: Path, tmp_path: Path) -> None:
-    import evaluate as evaluate_script
+    from tp.cli.main import main
 
-    assert evaluate_script.main([str(digits_run), "--output", str(tmp_path / "eval")]) == 0
+    assert main(["evaluate", str(digits_run), "--output", str(tmp_path / "eval")]) == 0
     result = json.loads((tmp_path / "eval/metrics.json").read_text())
     trained = json.loads((digits_run / "metrics.json").read_text())
     assert result["same_split_as_training"] is True and "images_per_second" in result
@@ -167,7 +167,7 @@ def test_a_killed_image_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
 
 
 def test_planner_covers_vit() -> None:
-    from tp.memory_plan import plan_memory
+    from tp.training.memory_plan import plan_memory
 
     tiny = plan_memory(load_recipe(DIGITS, []), num_labels=10)
     assert tiny.sequence_length == (32 // 4) ** 2 + 1
@@ -177,9 +177,9 @@ def test_planner_covers_vit() -> None:
     assert base.trainable_params == 12 * 2 * 16 * (768 + 768) + 768 * 10 + 10  # LoRA r=16 on q/v + head
     assert 85_000_000 < base.total_params < 87_000_000  # ViT-B/16, from the config shipped in tp/ (offline)
     assert base.fits and base.budget_gib == 8.0
-    import plan_memory as plan_script
+    from tp.cli.main import main
 
-    assert plan_script.main(["--config", str(ROOT / "configs/cifar10-vit-lora.yaml"), "--budget-gib", "8"]) == 0
+    assert main(["plan", "--config", str(ROOT / "configs/cifar10-vit-lora.yaml"), "--budget-gib", "8"]) == 0
 
 
 @pytest.mark.slow

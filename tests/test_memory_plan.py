@@ -1,7 +1,7 @@
 import pytest
 
 from tp.config import load_recipe
-from tp.memory_plan import GIB, activation_bytes, format_plan, plan_memory
+from tp.training.memory_plan import GIB, activation_bytes, format_plan, plan_memory
 
 
 def test_minilm_lora_counts_match_the_real_model() -> None:

@@ -5,7 +5,7 @@ import torch
 
 from tp.config import MethodConfig, ModelConfig
 from tp.errors import ConfigError, TrainingError
-from tp.modeling import apply_method, count_parameters, load_base_classifier, quantization_config
+from tp.training.modeling import apply_method, count_parameters, load_base_classifier, quantization_config
 
 LABELS = ["a", "b", "c"]
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tp.classifier import load_classifier
 from tp.errors import ModelSourceError
+from tp.models.loading import load_classifier
 from tp.serving.inference import TextInference
 from tp.serving.onnx_serving import (
     META_FILE,

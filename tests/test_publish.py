@@ -11,7 +11,7 @@ import pytest
 from hub_standin import HubStandIn
 
 from tp.errors import PublishError
-from tp.publish import assemble_model_repo, validate_card
+from tp.publish.run import assemble_model_repo, validate_card
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "bbc-news-minilm"
@@ -21,7 +21,7 @@ SHIPPED = ROOT / "models" / "bbc-news-minilm"
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, bbc_frame) -> Path:
     """A real (tiny) LoRA run folder: small enough to push through the stand-in Hub quickly."""
     from tp.config import load_recipe
-    from tp.training import train
+    from tp.training.train import train
 
     folder = tmp_path_factory.mktemp("runs")
     csv = folder / "news.csv"

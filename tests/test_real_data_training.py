@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from tp.config import load_recipe
-from tp.skill_check import is_flagged, skill_warnings
-from tp.training import train
+from tp.evaluation.skill_check import is_flagged, skill_warnings
+from tp.training.train import train
 
 TINY = ["model.max_length=32", "training.batch_size=16", "training.logging_steps=1"]
 
@@ -24,7 +24,7 @@ def _run(tiny_bert_dir: Path, csv: Path, output: Path, name: str, *overrides: st
 @pytest.fixture(scope="module")
 def random_labels_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path) -> Path:
     """600 real BBC articles whose labels are coin flips: nothing to learn."""
-    from tp.data_sources import read_bbc_news
+    from tp.data.sources import read_bbc_news
 
     folder = tmp_path_factory.mktemp("random")
     frame = read_bbc_news().sample(600, random_state=0)
@@ -47,11 +47,11 @@ def test_random_labels_are_flagged_as_no_better_than_the_majority(random_labels_
 
 
 def test_push_refuses_a_flagged_run_unless_forced(random_labels_run: Path, tmp_path: Path, capsys) -> None:
-    import push_to_hub
+    from tp.cli.main import main
 
-    assert push_to_hub.main([str(random_labels_run), "--repo-id", "me/coins", "--dry-run", str(tmp_path / "a")]) == 2
+    assert main(["push", str(random_labels_run), "--repo-id", "me/coins", "--dry-run", str(tmp_path / "a")]) == 2
     assert "learned nothing" in capsys.readouterr().err and not (tmp_path / "a").exists()
-    assert push_to_hub.main([str(random_labels_run), "--repo-id", "me/coins", "--dry-run", str(tmp_path / "b"),
+    assert main(["push", str(random_labels_run), "--repo-id", "me/coins", "--dry-run", str(tmp_path / "b"),
                              "--force"]) == 0
     assert "has not learned its task" in (tmp_path / "b" / "README.md").read_text()
 
@@ -107,9 +107,9 @@ def test_the_best_checkpoint_by_validation_macro_f1_is_the_one_kept(bbc_frame: p
     assert selection["value"] == pytest.approx(best_f1, abs=1e-4)
     assert selection["step"] == min(step for f1, step in evals if f1 == best_f1)  # the first at the best value
     # the saved model is that checkpoint: it scores the best value on the validation split again
-    from tp.classifier import load_classifier
-    from tp.data import prepare_data
-    from tp.evaluation import evaluate_classifier, recorded_data_config
+    from tp.data.prepare import prepare_data
+    from tp.evaluation.evaluate import evaluate_classifier, recorded_data_config
+    from tp.models.loading import load_classifier
 
     data = prepare_data(recorded_data_config(run))
     scored = evaluate_classifier(load_classifier(run), data.splits["validation"]["text"],
@@ -119,7 +119,7 @@ def test_the_best_checkpoint_by_validation_macro_f1_is_the_one_kept(bbc_frame: p
 
 def test_defaults_are_chosen_from_the_data_and_printed(tiny_bert_dir: Path, imbalanced_csv: Path, tmp_path: Path,
                                                        capsys) -> None:
-    from tp.training_defaults import resolve_recipe
+    from tp.training.defaults import resolve_recipe
 
     recipe = load_recipe(None, [f"model.source={tiny_bert_dir}"])
     resolved, choices = resolve_recipe(recipe, train_rows=540, num_labels=3)
@@ -132,9 +132,9 @@ def test_defaults_are_chosen_from_the_data_and_printed(tiny_bert_dir: Path, imba
     assert resolved.training.learning_rate == 1e-3 and resolved.training.max_steps == -1  # 1000 steps: no floor
     assert resolved.training.eval_steps == 200  # at least 5 evaluations in a one-epoch run
 
-    import train as train_script
+    from tp.cli.main import main
 
-    code = train_script.main(["--data", str(imbalanced_csv), "--text-column", "text", "--label-column", "label",
+    code = main(["train", "--data", str(imbalanced_csv), "--text-column", "text", "--label-column", "label",
                               "--output", str(tmp_path), "--name", "cli", "--max-steps", "2",
                               "--set", f"model.source={tiny_bert_dir}", "--set", "model.max_length=32"])
     out = capsys.readouterr().out
@@ -145,7 +145,7 @@ def test_defaults_are_chosen_from_the_data_and_printed(tiny_bert_dir: Path, imba
 
 def test_a_search_records_every_trial_and_keeps_the_best(bbc_frame: pd.DataFrame, tiny_bert_dir: Path,
                                                          tmp_path: Path) -> None:
-    from tp.search import SearchConfig, search
+    from tp.training.search import SearchConfig, search
 
     bbc_frame.to_csv(tmp_path / "news.csv", index=False)
     recipe = load_recipe(None, [f"model.source={tiny_bert_dir}", f"data.source={tmp_path / 'news.csv'}", *TINY,

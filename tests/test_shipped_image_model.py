@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tp.classifier import load_classifier
-from tp.evaluation import evaluate_model
-from tp.image_classifier import ImageClassifier
+from tp.evaluation.evaluate import evaluate_model
+from tp.models.image_classifier import ImageClassifier
+from tp.models.loading import load_classifier
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "digits-vit"
 
@@ -32,7 +32,7 @@ def test_examples_are_classified_as_their_labels_by_tp_and_by_the_stock_pipeline
     images = [Image.open(SHIPPED / path) for path in info["examples"]]
     classifier = load_classifier(SHIPPED)
     assert isinstance(classifier, ImageClassifier)
-    assert [p["label"] for p in classifier.predict_images(images)] == info["labels"]  # one test image per label
+    assert [p["label"] for p in classifier.predict(images)] == info["labels"]  # one test image per label
     stock = pipeline("image-classification", model=str(SHIPPED / "model"), device="cpu")
     assert [stock(image.convert("RGB"), top_k=1)[0]["label"] for image in images] == info["labels"]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tp.classifier import load_classifier
-from tp.evaluation import evaluate_model
+from tp.evaluation.evaluate import evaluate_model
+from tp.models.loading import load_classifier
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
 
@@ -33,7 +33,7 @@ def adapter_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_adapter_only_folder_classifies_one_example_of_each_topic(adapter_only: Path) -> None:
     classifier = load_classifier(adapter_only)
     info = json.loads((adapter_only / "tp.json").read_text())
-    predicted = [p["label"] for p in classifier.predict_texts(info["examples"])]
+    predicted = [p["label"] for p in classifier.predict(info["examples"])]
     assert predicted == info["labels"]  # the examples are the first test article of each topic, in order
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tp.publish.space import assemble_space, dockerfile_env
 from tp.serving.process import ServerProcess, free_port
-from tp.space import assemble_space, dockerfile_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "bbc-news-minilm"
@@ -21,7 +21,8 @@ SHIPPED = ROOT / "models" / "bbc-news-minilm"
 def space_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("space") / "tp-demo"
     done = subprocess.run([sys.executable, str(ROOT / "scripts/deploy_space.py"), "--space-id", "alice/tp-demo",
-                           "--model", str(SHIPPED), "--dry-run", str(folder)], capture_output=True, text=True)
+                           "--model", str(SHIPPED), "--source", str(ROOT), "--dry-run", str(folder)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -42,15 +43,16 @@ def test_space_folder_contents_and_front_matter(space_dir: Path) -> None:
 
 def test_assembling_twice_replaces_the_folder(space_dir: Path) -> None:
     (space_dir / "stale.txt").write_text("left over")
-    assemble_space("alice/tp-demo", str(SHIPPED), space_dir)
+    assemble_space("alice/tp-demo", str(SHIPPED), space_dir, source=ROOT)
     assert not (space_dir / "stale.txt").exists()
 
 
 def test_space_folder_boots_on_its_own(space_dir: Path, tmp_path: Path) -> None:
     """Its own app.py, in that folder, in a fresh process, with the Dockerfile's settings."""
-    outside = subprocess.run([sys.executable, "-c", "import tp"], cwd=tmp_path, capture_output=True,
-                             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    assert outside.returncode != 0  # tp is not installed: the server below runs the Space folder's own copy
+    found = subprocess.run([sys.executable, "-c", "import tp; print(tp.__file__)"], cwd=space_dir, capture_output=True,
+                           text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    # the server below runs the Space folder's own copy of tp, even where tp is installed
+    assert Path(found.stdout.strip()).resolve().is_relative_to(space_dir.resolve()), found.stdout + found.stderr
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TP_", "PYTHONPATH"))}
     env.update(dockerfile_env(space_dir))

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tp.classifier import load_classifier
 from tp.config import load_recipe
 from tp.errors import TrainingError
-from tp.training import train
+from tp.models.loading import load_classifier
+from tp.training.train import train
 
 QUICK = ["data.max_train_samples=48", "data.max_eval_samples=24", "model.max_length=64",
          "training.max_steps=4", "training.batch_size=8", "training.eval_strategy=steps", "training.eval_steps=2",
@@ -61,7 +61,7 @@ def test_stock_pipeline_gives_the_same_predictions_as_tp(lora_run: Path) -> None
     from transformers import pipeline
 
     texts = json.loads((lora_run / "tp.json").read_text())["examples"]
-    ours = load_classifier(lora_run).predict_texts(texts)
+    ours = load_classifier(lora_run).predict(texts)
     stock = pipeline("text-classification", model=str(lora_run / "model"), truncation=True, max_length=64)(texts)
     for mine, theirs in zip(ours, stock, strict=True):
         assert mine["label"] == theirs["label"]
@@ -79,9 +79,9 @@ def test_adapter_alone_reloads_with_its_trained_head(lora_run: Path, tmp_path: P
 
 
 def test_evaluate_script_reproduces_the_recorded_split(lora_run: Path, tmp_path: Path, capsys) -> None:
-    import evaluate as evaluate_script
+    from tp.cli.main import main
 
-    assert evaluate_script.main([str(lora_run), "--output", str(tmp_path / "eval")]) == 0
+    assert main(["evaluate", str(lora_run), "--output", str(tmp_path / "eval")]) == 0
     result = json.loads((tmp_path / "eval/metrics.json").read_text())
     trained = json.loads((lora_run / "metrics.json").read_text())
     assert result["same_split_as_training"] is True
@@ -115,4 +115,4 @@ def test_other_methods_on_a_csv_with_string_labels(method: str, tiny_bert_dir: P
     assert info["labels"] == ["business", "entertainment", "politics", "sports", "tech"]
     assert not (run / "adapter").exists()
     classifier = load_classifier(run)
-    assert classifier.predict_texts(["Shares fell sharply."])[0]["label"] in info["labels"]
+    assert classifier.predict(["Shares fell sharply."])[0]["label"] in info["labels"]

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tp.classifier import TextClassifier, load_classifier
-from tp.explain import explain_text
+from tp.models.classifier import TextClassifier
+from tp.models.explain_text import explain_text
+from tp.models.loading import load_classifier
+from tp.models.text_encoding import encode_texts
 from tp.serving.inference import TextInference
-from tp.text_encoding import encode_texts
 
 MAX = 32
 SHORT = "Shares rose after the results."

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from tp.errors import ConfigError
-from tp.text_encoding import TRUNCATIONS
+from tp.models.text_encoding import TRUNCATIONS
 
 METHODS = ("lora", "full", "head", "freeze")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")

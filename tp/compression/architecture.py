@@ -7,14 +7,14 @@ from typing import Any
 
 def is_image_config(config: Any) -> bool:
     """Whether a transformers config (or its dict) describes an image classifier (ViT and the like)."""
-    from tp.image_classifier import is_image_model
+    from tp.models.image_classifier import is_image_model
 
     return is_image_model(config if isinstance(config, dict) else config.to_dict())
 
 
 def auto_model_class(config: Any) -> Any:
     """AutoModelForImageClassification for an image classifier's config, else AutoModelForSequenceClassification."""
-    from tp.classifier import auto_classes
+    from tp.models.classifier import auto_classes
 
     return auto_classes(is_image_config(config))[0]
 

@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from tp.classifier import TextClassifier, load_classifier
 from tp.compression.variants import is_variant_folder
-from tp.data import prepare_data
+from tp.data.prepare import prepare_data
 from tp.errors import ConfigError, DataError
-from tp.evaluation import map_labels, recorded_data_config
-from tp.image_classifier import ImageClassifier
-
-IMAGE_TASK = "image-classification"
+from tp.evaluation.evaluate import map_labels, recorded_data_config
+from tp.models.classifier import TextClassifier
+from tp.models.image_classifier import ImageClassifier
+from tp.models.loading import load_classifier
 
 
 @dataclass
@@ -35,12 +34,12 @@ class LabData:
 
     @property
     def is_image(self) -> bool:
-        return self.classifier.task == IMAGE_TASK
+        return self.classifier.spec.is_image
 
     @property
     def preprocessor(self) -> Any:
         """What turns inputs into model inputs, saved in every variant folder: tokenizer or image processor."""
-        return self.classifier.processor if self.is_image else self.classifier.tokenizer
+        return self.classifier.preprocessor
 
     @property
     def truncation(self) -> str:
@@ -49,17 +48,11 @@ class LabData:
 
     def open(self, items: list[Any]) -> list[Any]:
         """Texts as they are; image items as PIL images."""
-        if not self.is_image:
-            return items
-        from tp.image_data import open_image
-
-        return [open_image(item) for item in items]
+        return self.classifier.open(items)
 
     def encode(self, items: list[Any]) -> dict[str, Any]:
         """Model inputs for a batch of split items: texts tokenized the run's truncation way, or pixel_values."""
-        if self.is_image:
-            return self.classifier.preprocess(self.open(items))
-        return self.classifier.tokenize(items)
+        return self.classifier.encode(self.classifier.open(items))
 
     def batches(self, split: str, count: int, batch_size: int = 16) -> list[dict[str, Any]]:
         """`count` examples spread over a split, encoded in batches that carry their `labels`."""
@@ -89,7 +82,7 @@ def load_lab_data(run_dir: Path, limit: int | None = None) -> LabData:
                         "on its own recorded test split.")
     classifier = load_classifier(run_dir)
     prepared = prepare_data(data)
-    if (prepared.task == IMAGE_TASK) != (classifier.task == IMAGE_TASK):
+    if prepared.task != classifier.task:
         raise DataError(f"{run_dir} holds a {classifier.task} model but its recorded data makes "
                         f"{prepared.task} splits: the lab needs the data the run was trained on.")
     key = prepared.inputs

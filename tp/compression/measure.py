@@ -13,7 +13,6 @@ The result keys keep their first names (`throughput_texts_per_s`, `latency_texts
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,12 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from tp.classifier import TextClassifier
-from tp.image_classifier import ImageClassifier
-from tp.metrics import classification_metrics
+from tp.evaluation.metrics import classification_metrics
+from tp.models.classifier import TextClassifier
+from tp.models.image_classifier import ImageClassifier
 
 WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".onnx.data")
-ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the tp package, for the probe process
 
 
 def weights_bytes(folder: Path) -> int:
@@ -127,9 +125,8 @@ def memory_probe(folder: Path, texts_file: Path, timeout: float = 600) -> dict[s
     """RSS of a fresh process: after its imports, after loading the variant in `folder`, and its peak
     once it has classified the inputs in `texts_file` (texts.json, or a folder of PNG images: one batch).
     None when the probe failed."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder), str(texts_file)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:  # reported as unmeasured; the variant itself was already loaded and evaluated
         return dict.fromkeys(("runtime_rss_bytes", "loaded_rss_bytes", "peak_rss_bytes"))
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -148,7 +145,7 @@ def _proc_status_bytes(field: str) -> int | None:
 def own_peak_rss_bytes() -> int:
     """This process's peak RSS. Linux keeps ru_maxrss across fork + exec, so a probe started by a 3 GB
     parent would report 3 GB; VmHWM belongs to the process's own address space and starts fresh."""
-    from tp.metrics import peak_rss_bytes
+    from tp.evaluation.metrics import peak_rss_bytes
 
     return _proc_status_bytes("VmHWM") or peak_rss_bytes()
 

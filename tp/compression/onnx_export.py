@@ -65,12 +65,12 @@ def encode(model: torch.nn.Module, preprocessor: Any, inputs: list[Any], max_len
            truncation: str = "head") -> dict[str, Any]:
     """The model's inputs for texts (tokenizer, padded together, cut the run's `truncation` way) or PIL images."""
     if is_image_model(model):
-        from tp.image_classifier import to_rgb
+        from tp.data.images import to_rgb
 
         return preprocessor(images=[to_rgb(image) for image in inputs], return_tensors="pt")
     if max_length is None:  # no budget given: the tokenizer's own limit, as truncation=True alone would use
         return preprocessor(inputs, padding=True, truncation=True, return_tensors="pt")
-    from tp.text_encoding import encode_texts
+    from tp.models.text_encoding import encode_texts
 
     return encode_texts(preprocessor, inputs, max_length, truncation, padding=True, return_tensors="pt")
 

@@ -31,9 +31,9 @@ from tp.compression.measure import (
 )
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
 from tp.errors import TpError
-from tp.metrics import cpu_name
-from tp.run_folder import publish_folder
-from tp.skill_check import warning_lines
+from tp.evaluation.metrics import cpu_name
+from tp.evaluation.skill_check import warning_lines
+from tp.files import publish_folder
 
 BASELINE = "fp32"
 
@@ -186,7 +186,7 @@ def _environment(lab: LabData, config: CompressionConfig) -> dict[str, Any]:
                    "same_split_as_training": lab.same_split_as_training}
     if not lab.is_image:
         return {**environment, "max_length": lab.classifier.max_length}
-    from tp.image_data import processor_size
+    from tp.data.images import processor_size
 
     return {**environment, "task": lab.classifier.task, "image_size": list(processor_size(lab.preprocessor))}
 

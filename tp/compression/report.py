@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tp.reports import _pyplot
-from tp.run_folder import write_json
+from tp.evaluation.reports import _pyplot, save_figure
+from tp.files import write_json
 
 CARD_START, CARD_END = "<!-- tp:compression -->", "<!-- /tp:compression -->"
 NOTES = {
@@ -110,7 +110,7 @@ def _how_measured_images(summary: dict[str, Any]) -> str:
     runtime = base.get("runtime_rss_bytes")
     floor = f"; {runtime / 1e6:.0f} MB of it is Python, torch, transformers and PIL alone" if runtime else ""
     height, width = env["image_size"]
-    return (f"Measured by `scripts/optimize.py` on {env['test_texts']} images of the run's recorded test split"
+    return (f"Measured by `tp optimize` on {env['test_texts']} images of the run's recorded test split"
             f"{subset}, the same images for every model (same split as training: {env['same_split_as_training']}), "
             f"resized to {height}x{width} by the run's image processor. CPU `{env['cpu']}`, "
             f"{_count(env['threads'], 'thread')} (--threads) on {env['cpus']} cores, load average "
@@ -135,7 +135,7 @@ def _how_measured(summary: dict[str, Any]) -> str:
     subset = " (a subset: --limit)" if env["limited"] else ""
     runtime = base.get("runtime_rss_bytes")
     floor = f"; {runtime / 1e6:.0f} MB of it is Python, torch and transformers alone" if runtime else ""
-    return (f"Measured by `scripts/optimize.py` on {env['test_texts']} texts of the run's recorded test split"
+    return (f"Measured by `tp optimize` on {env['test_texts']} texts of the run's recorded test split"
             f"{subset}, the same texts for every model (same split as training: {env['same_split_as_training']}), "
             f"truncated to {env['max_length']} tokens. CPU `{env['cpu']}`, {_count(env['threads'], 'thread')} "
             f"(--threads) on {env['cpus']} cores, load average {env['load_average'][0]} at the start and "
@@ -179,7 +179,7 @@ def card_section(summary: dict[str, Any]) -> str:
     """The model card's compression section, between markers so that a new run replaces it."""
     return (f"{CARD_START}\n## Compression\n\nVariants of this model measured against it on the same test "
             f"{input_noun(summary)} "
-            f"(`scripts/optimize.py`; details and the measurement conditions in "
+            f"(`tp optimize`; details and the measurement conditions in "
             f"[reports/compression.md](reports/compression.md)):\n\n{markdown_table(rows(summary), full=False)}\n\n"
             f"![compression](reports/compression.png)\n{CARD_END}\n")
 
@@ -225,11 +225,7 @@ def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | 
     right.invert_yaxis()
     right.set_xlabel("batch-1 latency, ms (bar: p50, whisker: p95)")
     right.set_title("CPU latency")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_reports(run_dir: Path, summary: dict[str, Any]) -> None:

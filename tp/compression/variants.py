@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tp.classifier import RUN_FILE, TextClassifier
 from tp.errors import ModelSourceError, RejectedVariantError
-from tp.image_classifier import ImageClassifier
-from tp.run_folder import write_json
+from tp.files import write_json
+from tp.models.classifier import RUN_FILE, TextClassifier
+from tp.models.image_classifier import ImageClassifier
 
 VARIANT_FILE = "variant.json"
 FORMAT = "tp-variant/1"

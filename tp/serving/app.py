@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -15,12 +13,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tp import __version__
-from tp.serving.api import API_PREFIX, install_api_routes
+from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.errors import install_error_handlers
 from tp.serving.api.guards import BodyGuardMiddleware, MetricsMiddleware, RootPathMiddleware
 from tp.serving.api.openapi import install_openapi
+from tp.serving.api.routing import install_api_routes
 from tp.serving.client import install_client
 from tp.serving.demo_mount import install_placeholder, mount_when_loaded
+from tp.serving.lifecycle import stop_server
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings, load_settings
 from tp.serving.telemetry import Telemetry
@@ -42,11 +42,6 @@ def configure_logging(level: str) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         logger.addHandler(handler)
-
-
-def stop_server() -> None:
-    """A model that cannot load stops the server (SIGTERM: uvicorn shuts down and exits non-zero)."""
-    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:

@@ -3,14 +3,11 @@
 `npm run build` in vue-client/ writes a static site to vue-client/dist; the app serves it at /app with
 relative asset URLs, so it also works behind a proxy sub-path (TP_ROOT_PATH). Without a build, /app
 answers a JSON 404 that says how to make one.
-
-    python -m tp.serving.client vue-client/openapi.json   # the document the client's types come from
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,14 +23,11 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, require_api_key
 from tp.serving.api.responses import ERRORS
 from tp.serving.schemas import ErrorPublic
-from tp.serving.settings import DEFAULT_MODELS, ROOT, ServerSettings
+from tp.serving.settings import ServerSettings
 
 CLIENT_PATH = "/app"
-CLIENT_DIST = ROOT / "vue-client" / "dist"
-BUILD_HINT = "cd vue-client && npm ci && npm run build, then restart the server"
-# the settings that shape the OpenAPI document, at their defaults: the client's types never depend on
-# this machine's TP_ variables (init arguments win over the environment in pydantic-settings)
-DOCUMENT_SETTINGS = ("model", "models", "default_model", "api_key", "root_path", "max_items", "max_chars")
+BUILD_HINT = ("cd vue-client && npm ci && npm run build, then restart the server (app.py serves vue-client/dist; "
+              "tp serve --client DIR or TP_CLIENT_DIR another build)")
 
 
 class ClassMetrics(BaseModel):
@@ -76,7 +70,7 @@ async def evaluation(
         raise HTTPException(
             404,
             f"Model {name!r} has no recorded test evaluation (no metrics.json with "
-            "test_confusion_matrix in its folder): scripts/train.py writes one.",
+            "test_confusion_matrix in its folder): tp train writes one.",
         )
     return ModelEvaluation(
         model=name,
@@ -123,37 +117,12 @@ async def client_not_built(request: Request) -> JSONResponse:
 
 def install_client(app: FastAPI, settings: ServerSettings, dist: Path | None = None) -> None:
     """The evaluation route, then the client at /app; call before the REST catch-all and the mount at "/"."""
-    dist = dist or CLIENT_DIST
+    dist = dist or settings.client_dir
     app.include_router(evaluation_router, dependencies=[Depends(require_api_key)] if settings.api_key else [])
     app.add_api_route(CLIENT_PATH, redirect_to_client, methods=["GET", "HEAD"], include_in_schema=False)
-    if (dist / "index.html").is_file():
+    if dist is not None and (dist / "index.html").is_file():
         app.mount(CLIENT_PATH, ClientFiles(directory=dist, html=True), name="client")
     else:
         app.add_api_route(
             CLIENT_PATH + "/{path:path}", client_not_built, methods=["GET", "HEAD"], include_in_schema=False
         )
-
-
-def client_openapi() -> dict[str, Any]:
-    """The app's OpenAPI document with default settings: what vue-client/src/schema.d.ts is generated from."""
-    from tp.serving.api.openapi import add_runtime_limits
-    from tp.serving.app import create_app  # here: tp.serving.app imports this module
-
-    defaults = {
-        name: ServerSettings.model_fields[name].get_default(call_default_factory=True) for name in DOCUMENT_SETTINGS
-    }
-    app = create_app(ServerSettings(**defaults, demo=False))
-    # the default deployment's names, whether or not models/digits-vit is on this machine yet
-    return add_runtime_limits(FastAPI.openapi(app), app.state.settings, app.state.registry, list(DEFAULT_MODELS))
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tp.serving.client OUTPUT.json", file=sys.stderr)
-        return 2
-    Path(argv[0]).write_text(json.dumps(client_openapi(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -79,7 +79,7 @@ async def mount_when_loaded(app: FastAPI, registry: Any, settings: Any, stack: A
         await blocks.run_extra_startup_events()
     except Exception:
         log.exception("Could not start the Gradio demo; set TP_DEMO=false to serve the REST API alone.")
-        from tp.serving.app import stop_server
+        from tp.serving.lifecycle import stop_server
 
         stop_server()
         return

@@ -15,6 +15,7 @@ from tp.errors import InputError, TpError
 from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
+from tp.tasks import TEXT
 
 INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
          "softmax and which tokens pushed the prediction. The same models answer the REST API under "
@@ -51,7 +52,7 @@ def model_card(registry: ModelRegistry, name: str) -> tuple[str, Any]:
 
 def _skill(registry: ModelRegistry, name: str) -> tuple[dict[str, float], dict[str, Any], list[dict[str, str]]]:
     """(test metrics, baselines, warnings) of a model: the loaded one's, else its folder's metrics.json."""
-    from tp.serving.registry import read_metrics_file, scalar_metrics, skill_record
+    from tp.serving.served import read_metrics_file, scalar_metrics, skill_record
 
     if name in registry.models:
         served = registry.models[name]
@@ -67,8 +68,8 @@ def _score(value: float | None) -> str:
 def model_baselines(registry: ModelRegistry, name: str) -> str:
     """Above the card: a loud banner when the run learned nothing (a softer note when a linear baseline does
     better), then the model's test scores beside each baseline's; "" for runs that recorded neither."""
-    from tp.baselines import DESCRIPTIONS
-    from tp.skill_check import is_flagged, warning_lines
+    from tp.evaluation.baselines import DESCRIPTIONS
+    from tp.evaluation.skill_check import is_flagged, warning_lines
 
     metrics, baselines, warnings = _skill(registry, name)
     parts = []
@@ -173,7 +174,7 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
             gr.Markdown("Tokenizer -> token ids -> model -> logits -> softmax -> label. The attribution of a "
                         "token says how much it pushed the predicted label's logit.")
             explain_text = gr.Textbox(lines=4, label="Text")
-            method = gr.Radio(["gradient_x_input", "integrated_gradients"], value="gradient_x_input",
+            method = gr.Radio(list(TEXT.explain_methods), value=TEXT.default_explain_method,
                               label="Attribution method")
             explain_button = gr.Button("Explain", variant="primary")
             if examples:

@@ -18,8 +18,7 @@ from tp.errors import TpError
 from tp.serving.images import decode_images, example_files, image_limits
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
-
-METHODS = ["saliency", "attention_rollout"]
+from tp.tasks import IMAGE
 
 
 def image_model_names(registry: ModelRegistry) -> list[str]:
@@ -32,7 +31,7 @@ def _png(data: str) -> Any:
     return Image.open(io.BytesIO(base64.b64decode(data)))
 
 
-def example_images(registry: ModelRegistry, name: str, settings: ServerSettings) -> list[list[Any]]:
+def example_rows(registry: ModelRegistry, name: str, settings: ServerSettings) -> list[list[Any]]:
     """The model's examples/*.png as Examples rows ([] when its folder has none, or it is a Hub id).
 
     Loaded as images, so Gradio caches copies and never serves a file from the model folder."""
@@ -90,9 +89,9 @@ def image_tab(registry: ModelRegistry, settings: ServerSettings, names: list[str
         upload = gr.Image(type="filepath", image_mode=None, label=f"Image ({formats})", sources=["upload"])
         with gr.Row():
             run = gr.Button("Classify", variant="primary")
-            method = gr.Radio(METHODS, value="saliency", label="Heatmap")
+            method = gr.Radio(list(IMAGE.explain_methods), value=IMAGE.default_explain_method, label="Heatmap")
             explain_button = gr.Button("Explain")
-        examples = example_images(registry, names[0], settings)
+        examples = example_rows(registry, names[0], settings)
         if examples:
             gr.Examples(examples, inputs=[upload], label="Examples, one per label")
         summary = gr.Markdown()

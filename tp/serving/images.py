@@ -65,7 +65,7 @@ def base64_bytes(text: str, limits: ImageLimits, where: str) -> bytes:
     return data
 
 
-def open_image(data: bytes, limits: ImageLimits, where: str) -> Image.Image:
+def decode_image(data: bytes, limits: ImageLimits, where: str) -> Image.Image:
     """Decode one image file's bytes to an RGB image, checking bytes, format and pixels first."""
     from PIL import Image, UnidentifiedImageError
 
@@ -110,15 +110,15 @@ def decode_images(sources: list[str] | list[bytes], limits: ImageLimits, one: bo
         where = "`inputs`" if one else f"`inputs[{index}]`"
         if isinstance(source, bytes):
             where = "The file" if one else f"File {index + 1}"
-            images.append(open_image(source, limits, where))
+            images.append(decode_image(source, limits, where))
         else:
-            images.append(open_image(base64_bytes(source, limits, where), limits, where))
+            images.append(decode_image(base64_bytes(source, limits, where), limits, where))
     return images
 
 
 def set_pillow_limit(max_pixels: int) -> None:
     """PIL's own decompression-bomb limit, process-wide: it refuses past twice it (and warns past it, which
-    is silenced: open_image refuses those images itself, with a message for the client)."""
+    is silenced: decode_image refuses those images itself, with a message for the client)."""
     import warnings
 
     from PIL import Image
@@ -147,7 +147,7 @@ def example_files(folder: Path | None, labels: list[str], max_bytes: int, limit:
     return sorted(found, key=lambda pair: order.get(pair[0], len(order)))
 
 
-def example_images(folder: Path | None, labels: list[str], max_bytes: int) -> list[tuple[str, str]]:
+def example_data_urls(folder: Path | None, labels: list[str], max_bytes: int) -> list[tuple[str, str]]:
     """(label, data URL) of a run folder's examples/*.png, for GET /models."""
     return [(label, "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii"))
             for label, path in example_files(folder, labels, max_bytes)]

@@ -20,7 +20,7 @@ SHAPE_STEP = 16  # with few_shapes, sequence lengths are padded to a multiple of
 
 
 @dataclass(frozen=True)
-class TextScores:
+class Scores:
     """Probabilities over the model's labels (label order) for one input, and whether it was cut (texts)."""
 
     probabilities: list[float]
@@ -126,7 +126,7 @@ class TextInference:
         self.model = model
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
-        self.truncation = truncation  # head or head_tail: as the model was trained (tp.text_encoding)
+        self.truncation = truncation  # head or head_tail: as the model was trained (tp.models.text_encoding)
         self.max_rows = max_rows
         self.device = device
         self.few_shapes = few_shapes
@@ -146,15 +146,15 @@ class TextInference:
 
     def encode(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
         """Token ids per text (cut to max_tokens) and whether each text was cut."""
-        from tp.text_encoding import encode_with_flags
+        from tp.models.text_encoding import encode_with_flags
 
         return encode_with_flags(self.tokenizer, texts, self.max_tokens, self.truncation)
 
-    def __call__(self, texts: list[str]) -> list[TextScores]:
+    def __call__(self, texts: list[str]) -> list[Scores]:
         import torch
 
         ids, truncated = self.encode(texts)
-        scores: list[TextScores | None] = [None] * len(texts)
+        scores: list[Scores | None] = [None] * len(texts)
         with torch.inference_mode():
             for group, length in self.passes([len(row) for row in ids]):
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in group]}, padding="max_length",
@@ -164,32 +164,39 @@ class TextInference:
                 probabilities = torch.softmax(logits, dim=-1).cpu().tolist()
                 self._on_forward(len(group), int(batch["input_ids"].shape[1]))
                 for row, index in enumerate(group):
-                    scores[index] = TextScores(probabilities[row], truncated[index])
+                    scores[index] = Scores(probabilities[row], truncated[index])
         return scores  # type: ignore[return-value]
+
+
+def tokens_per_image(model: Any) -> int:
+    """A ViT's patches + [CLS] per image (what one image costs a forward pass); 1 for other models."""
+    config = getattr(model, "config", None)
+    patch, size = getattr(config, "patch_size", None), getattr(config, "image_size", None)
+    return (size // patch) ** 2 + 1 if isinstance(size, int) and isinstance(patch, int) else 1
 
 
 class ImageInference:
     """Classify decoded images with one model: the processor's resize and normalisation, one forward pass."""
 
-    def __init__(self, model: Any, processor: Any, device: str = "cpu", tokens_per_image: int = 1,
+    def __init__(self, model: Any, processor: Any, device: str = "cpu",
                  on_forward: Callable[[int, int], None] | None = None) -> None:
         self.model = model
         self.processor = processor
         self.device = device
-        self.tokens_per_image = tokens_per_image  # a ViT's patches + [CLS], for the forward-tokens metric
+        self.tokens_per_image = tokens_per_image(model)  # for the forward-tokens metric
         self._on_forward = on_forward or (lambda rows, length: None)
 
-    def __call__(self, images: list[Any]) -> list[TextScores]:
+    def __call__(self, images: list[Any]) -> list[Scores]:
         import torch
 
-        from tp.image_classifier import to_rgb
+        from tp.data.images import to_rgb
 
         pixels = self.processor(images=[to_rgb(image) for image in images], return_tensors="pt")["pixel_values"]
         with torch.inference_mode():
             dtype = getattr(self.model, "dtype", torch.float32)  # a bf16 model takes bf16 pixels
             logits = self.model(pixel_values=pixels.to(self.device, dtype=dtype)).logits.float()
         self._on_forward(len(images), self.tokens_per_image)
-        return [TextScores(row, False) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
+        return [Scores(row, False) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
 
 
 def ranked_labels(labels: list[str], probabilities: list[float], top_k: int | None = None) -> list[tuple[str, float]]:

@@ -158,8 +158,8 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
-    from tp.classifier import TextClassifier, read_run_info
     from tp.compression.onnx_export import ONNX_FILE, OnnxClassifierModel
+    from tp.models.classifier import TextClassifier, read_run_info
 
     load_once = functools.cache(load_torch)  # the export and the explain model share one load
     target = cached_export(folder, quantize, cache_dir, load_once)

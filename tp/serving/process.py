@@ -16,8 +16,6 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def free_port() -> int:
     """A TCP port nothing listens on right now (the OS picks it)."""
@@ -72,22 +70,25 @@ class ServerProcess:
 
 
 def start_server(command: list[str], env: dict[str, str], log_path: Path, port: int | None = None,
-                 root_path: str = "") -> ServerProcess:
-    """Start `command` (with `{port}` filled in) in the repository root, offline, logging to `log_path`."""
+                 root_path: str = "", cwd: Path | None = None) -> ServerProcess:
+    """Start `command` (with `{port}` filled in) in `cwd`, offline, logging to `log_path`."""
     port = port or free_port()
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                 "GRADIO_ANALYTICS_ENABLED": "False", **env}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         started = time.perf_counter()
-        process = subprocess.Popen([part.format(port=port) for part in command], cwd=ROOT, env=full_env,
+        process = subprocess.Popen([part.format(port=port) for part in command], cwd=cwd, env=full_env,
                                    stdout=log, stderr=subprocess.STDOUT)
     return ServerProcess(process, port, log_path, started, root_path)
 
 
-def start_tp_app(env: dict[str, str], log_path: Path, port: int | None = None) -> ServerProcess:
-    """tp's app.py under uvicorn, as `python app.py` would run it, on a free loopback port."""
+def start_tp_app(env: dict[str, str], log_path: Path, port: int | None = None,
+                 app: Path | None = None) -> ServerProcess:
+    """tp's server on a free loopback port: `python APP` (an app.py, as a user runs it, with its defaults), or
+    `python -m tp serve` when no app is given (then `env` names the models: TP_MODEL or TP_MODELS)."""
     port = port or free_port()
     settings_env = {"TP_HOST": "127.0.0.1", "TP_PORT": str(port), **env}
-    return start_server([sys.executable, "app.py"], settings_env, log_path, port,
-                        root_path=env.get("TP_ROOT_PATH", "").rstrip("/"))
+    command = [sys.executable, str(app)] if app else [sys.executable, "-m", "tp", "serve"]
+    return start_server(command, settings_env, log_path, port, root_path=env.get("TP_ROOT_PATH", "").rstrip("/"),
+                        cwd=app.parent if app else None)

@@ -6,151 +6,46 @@ make the server open a path or download a Hub id.
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tp.classifier import folder_task, read_run_info
 from tp.errors import ConfigError, InputError
-from tp.serving.batcher import MicroBatcher
+from tp.models.classifier import read_run_info
+from tp.models.loading import folder_task
 from tp.serving.cpu_tuning import tune_cpu_after_loading
 from tp.serving.errors import NotReadyError, OverloadedError
-from tp.serving.images import example_images, set_pillow_limit
+from tp.serving.images import example_data_urls, set_pillow_limit
 from tp.serving.inference import (
     ImageInference,
+    Scores,
     TextInference,
-    TextScores,
     plan_threads,
     reduce_precision,
     resolve_device,
 )
 from tp.serving.onnx_serving import runs_on_onnx
+from tp.serving.served import (
+    ServedModel,
+    log,
+    log_skill,
+    read_metrics_file,
+    scalar_metrics,
+    skill_record,
+    start_batcher,
+)
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
-
-log = logging.getLogger("tp.serving")
-
-
-def read_metrics_file(folder: Path | None) -> dict[str, Any]:
-    """A run's metrics.json as it is; {} when absent."""
-    path = folder / "metrics.json" if folder else None
-    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
-
-
-def scalar_metrics(values: dict[str, Any]) -> dict[str, float]:
-    """The scalar numbers of a run's metrics (accuracy, macro-F1, sizes...)."""
-    return {key: value for key, value in values.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)}
-
-
-def read_metrics(folder: Path | None) -> dict[str, float]:
-    """The scalar numbers of a run's metrics.json; {} when absent."""
-    return scalar_metrics(read_metrics_file(folder))
-
-
-def skill_record(values: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
-    """The `baselines` and `warnings` of a run's metrics ({} and [] in runs older than them). Malformed
-    entries are dropped: a hand-edited metrics.json must not make GET /models fail."""
-    def number(value: Any) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-
-    found = values.get("baselines")
-    baselines = {str(name): scores for name, scores in (found if isinstance(found, dict) else {}).items()
-                 if isinstance(scores, dict) and number(scores.get("accuracy")) and number(scores.get("macro_f1"))}
-    warnings = [w for w in values.get("warnings") or [] if isinstance(w, dict)
-                and w.get("severity") in ("error", "warning") and isinstance(w.get("message"), str)
-                and isinstance(w.get("code"), str)]
-    return baselines, sorted(warnings, key=lambda w: w["severity"] != "error")  # loudest first
-
-
-def log_skill(served: ServedModel) -> None:
-    """Say in the server's log, at start-up, that a model learned nothing (or less than a linear baseline)."""
-    from tp.skill_check import is_flagged, warning_lines
-
-    if not served.warnings:
-        return
-    verdict = "has not learned its task" if is_flagged(served.warnings) else "does worse than a simple baseline"
-    for line in warning_lines(served.warnings):
-        log.warning("Model %r %s (metrics.json): %s", served.name, verdict, line)
-
-
-TEXT, IMAGE = "text-classification", "image-classification"
-
-
-@dataclass
-class ServedModel:
-    """One loaded model with its batcher, its run information and its limits."""
-
-    spec: ModelSpec
-    info: dict[str, Any]
-    labels: list[str]
-    max_tokens: int | None  # None for an image model
-    device: str
-    quantized: str | None
-    batcher: MicroBatcher[Any, TextScores]  # texts, or decoded images
-    explain_model: Any  # fp32 weights: int8 layers have no gradients
-    preprocessor: Any  # the tokenizer, or the image processor
-    folder: Path | None  # where the card and reports are, when the source is a folder
-    metrics: dict[str, float] = field(default_factory=dict)
-    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # metrics.json: {} in older runs
-    warnings: list[dict[str, str]] = field(default_factory=list)  # the run's no-skill warnings, [] when none
-    task: str = TEXT
-    examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
-    runtime: str = "torch"  # what runs the batches: torch or onnxruntime
-    upgrade: Any = None  # TP_BACKEND=auto, fp32: moves the batches to torch once it has loaded (background)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def is_image(self) -> bool:
-        return self.task == IMAGE
-
-    def check_kind(self, images: bool) -> None:
-        """InputError when a request sends texts to an image model, or images to a text model."""
-        if images != self.is_image:
-            takes, send = (("images", '{"image": "<base64>"}') if self.is_image else ("texts", "a string"))
-            raise InputError(f"Model {self.name!r} ({self.task}) takes {takes}, not "
-                             f"{'images' if images else 'texts'}: send `inputs` as {send}, or pick another "
-                             "model (GET /api/v1/models lists each model's task).")
-
-    async def classify(self, items: list[Any]) -> list[TextScores]:
-        return await self.batcher.submit(items)
-
-    async def explain(self, item: Any, method: str | None, steps: int, target: str | None) -> dict[str, Any]:
-        """Explain one text (a str) or one decoded image, with the fp32 weights, outside any batch."""
-        if self.is_image:
-            from tp.explain_image import explain_image
-
-            job = partial(explain_image, self.explain_model, self.preprocessor, self.labels, item,
-                          method or "saliency", target)
-        else:
-            from tp.explain import explain_text
-
-            job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
-                          method or "gradient_x_input", steps, target, self.info.get("truncation", "head"))
-        return await self.batcher.run_solo(job)
-
-
-def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry,
-                  workers: int) -> MicroBatcher:
-    """The started micro-batcher of one served model, with its limits and telemetry hooks."""
-    return MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                        settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                        on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+from tp.tasks import IMAGE, TEXT
 
 
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
                       workers: int) -> ServedModel:
     """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up."""
-    from tp.classifier import load_classifier
+    from tp.models.loading import load_classifier
     from tp.sources import resolve_model_source
 
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
@@ -169,7 +64,7 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
         from tp.serving.variants import load_variant_model
 
         return load_variant_model(spec, classifier, info, folder, settings, telemetry, device, workers)
-    if classifier.task == IMAGE:
+    if classifier.spec.is_image:
         return load_image_model(spec, classifier, info, folder, settings, telemetry, device, workers)
     positions = getattr(classifier.model.config, "max_position_embeddings", None) or 512
     max_tokens = settings.max_tokens or classifier.max_length
@@ -212,20 +107,16 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
     model = classifier.model.to(device)
     model.requires_grad_(False)
     served = reduce_precision(model, settings.quantize, device)
-    config = model.config
-    patch = getattr(config, "patch_size", None)
-    size = getattr(config, "image_size", None)
-    tokens = (size // patch) ** 2 + 1 if isinstance(size, int) and isinstance(patch, int) else 1
-    inference = ImageInference(served, classifier.processor, device, tokens,
+    inference = ImageInference(served, classifier.preprocessor, device,
                                on_forward=telemetry.forward_observer(spec.name))
     inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
-    info.setdefault("task", IMAGE)
+    info.setdefault("task", IMAGE.name)
     values = read_metrics_file(folder)
     return ServedModel(spec, info, list(classifier.labels), None, device,
-                       quantized(settings), batcher, model, classifier.processor,
-                       folder, scalar_metrics(values), *skill_record(values), task=IMAGE,
-                       examples=example_images(folder, list(classifier.labels), settings.max_image_bytes))
+                       quantized(settings), batcher, model, classifier.preprocessor,
+                       folder, scalar_metrics(values), *skill_record(values), task=IMAGE.name,
+                       examples=example_data_urls(folder, list(classifier.labels), settings.max_image_bytes))
 
 
 class ModelRegistry:
@@ -260,7 +151,7 @@ class ModelRegistry:
             return self.models[name].task
         spec = next(spec for spec in self.specs if spec.name == name)
         if not spec.is_local:
-            return TEXT
+            return TEXT.name
         return folder_task(Path(spec.source))
 
     def load(self) -> None:
@@ -333,7 +224,7 @@ class ModelRegistry:
         return self.models[name]
 
     async def classify(self, name: str | None, items: list[Any],
-                       images: bool = False) -> tuple[ServedModel, list[TextScores]]:
+                       images: bool = False) -> tuple[ServedModel, list[Scores]]:
         """Scores for texts (or decoded images, `images=True`) from the model called `name`."""
         served = self.get(name)
         served.check_kind(images)

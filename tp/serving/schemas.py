@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tp.tasks import EXPLAIN_METHODS, IMAGE
+
 Task = Literal["text-classification", "image-classification"]
 EXAMPLE_TEXT = "Shares in the carmaker rose 5% after it reported record quarterly profits."
 # an 8x8 grey PNG: the smallest image every served image model can read
@@ -121,7 +123,7 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction] = Field(description="One per input, in the order sent.")
 
 
-ImageMethod = Literal["saliency", "attention_rollout"]
+ImageMethod = Literal[IMAGE.explain_methods]  # Literal of a tuple: its members
 
 
 class ExplainRequest(Strict):
@@ -133,7 +135,7 @@ class ExplainRequest(Strict):
     inputs: str | ImageInput = Field(description=f"The text to explain, or for an image model the image "
                                                   f"{IMAGE_SHAPE}.", examples=[EXAMPLE_TEXT])
     model: str | None = Field(None, description="Name of a served model; default: the default model.")
-    method: Literal["gradient_x_input", "integrated_gradients", "saliency", "attention_rollout"] | None = Field(
+    method: Literal[EXPLAIN_METHODS] | None = Field(
         None, description="Texts: attribution on the input embeddings, `gradient_x_input` (the default, one "
                           "backward pass) or `integrated_gradients` (more faithful, `steps` passes). Images: "
                           "`saliency` (the default: gradient magnitude on the pixels, smoothed) or "
@@ -261,6 +263,8 @@ class ModelPublic(Answer):
         default_factory=dict, description="Baselines scored on the same test split, by name (`majority`, `chance`, "
                                           "`tfidf_logreg` or `pixels_logreg`): compare them with `metrics`' "
                                           "test_accuracy and test_macro_f1. Empty for runs that did not record them.")
+    explain_methods: list[str] = Field(default_factory=list, description="What POST /explain's `method` takes for "
+                                       "this model, the default first (from the model's task).")
     warnings: list[RunWarning] = Field(default_factory=list, description="The run's verdict on what the model "
                                        "learned, loudest first; empty when it clearly learned (or the run is older "
                                        "than these checks). Any `error`: the model learned nothing.")

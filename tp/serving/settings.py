@@ -21,10 +21,6 @@ from tp.sources import HUB_ID
 
 log = logging.getLogger("tp.serving")
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL_DIR = ROOT / "models" / "bbc-news-minilm"
-DEFAULT_IMAGE_MODEL_DIR = ROOT / "models" / "digits-vit"  # served beside the text model when present
-DEFAULT_MODELS = {"bbc-news-minilm": DEFAULT_MODEL_DIR, "digits-vit": DEFAULT_IMAGE_MODEL_DIR}
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")  # formats the server can be allowed to decode
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 ORIGIN = re.compile(r"^https?://[^/\s]+$")
@@ -53,11 +49,6 @@ def parse_model_spec(entry: str) -> ModelSpec:
     local = Path(source).expanduser()
     if local.is_dir():
         source, is_local = str(local.resolve()), True
-    elif source in (str(DEFAULT_MODEL_DIR), str(DEFAULT_IMAGE_MODEL_DIR)):
-        recipe = "bbc-minilm-lora.yaml" if source == str(DEFAULT_MODEL_DIR) else "digits-vit.yaml"
-        raise ValueError(f"the default model folder {source} is missing: restore it (git checkout models/), "
-                         f"train it (python scripts/train.py --config configs/{recipe} --output models), "
-                         "or set TP_MODEL / TP_MODELS to other run folders, model folders or Hub ids")
     elif source.startswith((".", "/", "~")) or not HUB_ID.match(source) or source.count("/") > 1:
         raise ValueError(f"model folder {source!r} does not exist: give an existing run folder, model "
                          "folder or a Hub id (owner/name)")
@@ -78,9 +69,8 @@ class ServerSettings(BaseSettings):
     models: str | None = Field(
         None,
         description="Models to serve, comma-separated `name=source` (a run folder, a model folder or a "
-                    "Hub id); the first is the default unless TP_DEFAULT_MODEL says otherwise. Unset: "
-                    "bbc-news-minilm (models/bbc-news-minilm), and digits-vit (models/digits-vit) when that "
-                    "folder exists.")
+                    "Hub id); the first is the default unless TP_DEFAULT_MODEL says otherwise. app.py sets it to "
+                    "the shipped models when neither TP_MODEL nor TP_MODELS is set.")
     default_model: str | None = Field(None, description="Name of the model used when a request names none.")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.")
     workers: int | None = Field(None, ge=1, le=64,
@@ -98,6 +88,8 @@ class ServerSettings(BaseSettings):
                             "the start, then torch once it has loaded in the background (fp32; int8 stays on ONNX "
                             "Runtime). GPUs and image models use torch.")
     cache_dir: Path | None = Field(None, description="Where ONNX exports are kept (default: ~/.cache/tp).")
+    client_dir: Path | None = Field(None, description="The Vue client's build (vue-client/dist), served at /app; "
+                                                      "app.py sets it to its checkout's build.")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most inputs (texts or images) in one forward pass.")
     max_batch_wait_ms: float = Field(5.0, ge=0, le=10_000, description="How long a batch waits to fill up.")
     max_items: int = Field(64, ge=1, le=10_000, description="Most inputs (texts or images) in one request.")
@@ -214,9 +206,9 @@ class ServerSettings(BaseSettings):
         """The models to serve, default first; TP_MODEL (one source) wins over TP_MODELS."""
         if self.model:
             entries = [self.model]
-        elif self.models is None:  # the shipped text model, and the image model once its folder exists
-            entries = [f"{name}={folder}" for name, folder in DEFAULT_MODELS.items()
-                       if folder == DEFAULT_MODEL_DIR or folder.is_dir()]
+        elif self.models is None:
+            raise ValueError("no model to serve: set TP_MODEL (a run folder, a model folder or a Hub id) or "
+                             "TP_MODELS (name=source,...), or name folders: tp serve models/bbc-news-minilm")
         else:
             entries = [entry for entry in self.models.split(",") if entry.strip()]
         if not entries:

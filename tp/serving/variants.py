@@ -1,4 +1,4 @@
-"""Serving a compressed variant (`RUN_DIR/variants/<name>/`, made by scripts/optimize.py).
+"""Serving a compressed variant (`RUN_DIR/variants/<name>/`, made by tp optimize).
 
 A variant runs on the CPU in its own format (int8 torch, ONNX Runtime, pruned, sparse...). Its accuracy
 gate holds here too: a variant the gate rejected stops start-up unless TP_FORCE_VARIANTS=true.
@@ -26,7 +26,8 @@ def check_variant_settings(name: str, method: str, settings: Any, device: str) -
 
 def source_run_model(folder: Path) -> Any | None:
     """The fp32 model of the run a variant folder belongs to (RUN_DIR/variants/<name>), or None."""
-    from tp.classifier import load_classifier, read_run_info
+    from tp.models.classifier import read_run_info
+    from tp.models.loading import load_classifier
 
     run = Path(folder).resolve().parent.parent
     if Path(folder).resolve().parent.name != "variants" or not read_run_info(run):
@@ -51,7 +52,7 @@ def variant_skill(folder: Path) -> tuple[dict[str, dict[str, Any]], list[dict[st
     """The baselines and no-skill warnings a variant is shown with: those of its own metrics.json (a published
     variant's repository, judged in its own right), else its run's (RUN_DIR/variants/<name>: every variant
     inherits them, and the baselines were scored on the same test split); none when neither has them."""
-    from tp.serving.registry import read_metrics_file, skill_record
+    from tp.serving.served import read_metrics_file, skill_record
 
     own = skill_record(read_metrics_file(folder))
     if own != ({}, []):
@@ -78,15 +79,15 @@ class NoExplanation:
 def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder: Path, settings: Any,
                        telemetry: Any, device: str, workers: int) -> Any:
     """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
-    from tp.serving.images import example_images
+    from tp.serving.images import example_data_urls
     from tp.serving.inference import ImageInference, TextInference
-    from tp.serving.registry import IMAGE, ServedModel, log, start_batcher
+    from tp.serving.served import ServedModel, log, start_batcher
 
     record = info["variant"]
     check_variant_settings(spec.name, record["method"], settings, device)
-    image = classifier.task == IMAGE
+    image = classifier.spec.is_image
     max_tokens = None if image else settings.max_tokens or classifier.max_length
-    preprocessor = classifier.processor if image else classifier.tokenizer
+    preprocessor = classifier.preprocessor
     if image:
         from PIL import Image
 
@@ -103,7 +104,7 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
         log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
                     record.get("status"))
     run = Path(folder).resolve().parent.parent  # a variant keeps no examples: its run's
-    examples = example_images(run, list(classifier.labels), settings.max_image_bytes) if image else []
+    examples = example_data_urls(run, list(classifier.labels), settings.max_image_bytes) if image else []
     return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
                        explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
                        task=classifier.task,

@@ -1,4 +1,4 @@
-// CSV in and out: RFC 4180 quoting, the delimiter guessed from the header line.
+// CSV in and out: RFC 4180 quoting, the delimiter guessed from the header line, a file download.
 
 export interface Table {
   columns: string[]
@@ -74,4 +74,14 @@ function quote(value: string | number | boolean): string {
 /** Rows as CSV text (comma-separated, CRLF line ends, quoted where needed). */
 export function toCsv(rows: (string | number | boolean)[][]): string {
   return rows.map((row) => row.map(quote).join(',')).join('\r\n') + '\r\n'
+}
+
+/** Hand CSV text to the browser as a file download (with a BOM: Excel then reads it as UTF-8). */
+export function downloadCsv(csv: string, fileName: string): void {
+  const url = URL.createObjectURL(new Blob(['\uFEFF', csv], { type: 'text/csv;charset=utf-8' }))
+  const link = document.createElement('a')
+  link.href = url
+  link.download = fileName
+  link.click()
+  setTimeout(() => URL.revokeObjectURL(url), 0)
 }

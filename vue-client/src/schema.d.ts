@@ -503,6 +503,11 @@ export interface components {
                 [key: string]: components["schemas"]["BaselinePublic"];
             };
             /**
+             * Explain Methods
+             * @description What POST /explain's `method` takes for this model, the default first (from the model's task).
+             */
+            explain_methods: string[];
+            /**
              * Warnings
              * @description The run's verdict on what the model learned, loudest first; empty when it clearly learned (or the run is older than these checks). Any `error`: the model learned nothing.
              */

@@ -7,6 +7,17 @@ import { explanation, json, model, sentBody, stubFetch } from './helpers'
 beforeEach(() => setLocale('en'))
 
 describe('PipelineView', () => {
+  it("offers the methods the server lists for the model's task, its first one selected", async () => {
+    const fetch = stubFetch(() => json(explanation({ method: 'integrated_gradients', steps: 16 })))
+    const wrapper = mount(PipelineView, { props: { model: model({ explain_methods: ['integrated_gradients'] }) } })
+    const options = wrapper.findAll('select')[0].findAll('option')
+    expect(options.map((option) => option.attributes('value'))).toEqual(['integrated_gradients'])
+    await wrapper.get('textarea').setValue('striker scored')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(sentBody(fetch)).toMatchObject({ method: 'integrated_gradients' })
+  })
+
   it('shows the tokens coloured by attribution, the logits with softmax, and the prediction', async () => {
     const fetch = stubFetch(() => json(explanation()))
     const wrapper = mount(PipelineView, { props: { model: model() } })

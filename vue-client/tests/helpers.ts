@@ -27,6 +27,7 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
     },
     examples: [],
     baselines: {},
+    explain_methods: ['gradient_x_input', 'integrated_gradients'],
     warnings: [],
     ...overrides,
   }
@@ -121,7 +122,8 @@ export function pngFile(name = 'seven.png', base64 = PNG_1X1): File {
 
 export function imageModel(overrides: Partial<ModelPublic> = {}): ModelPublic {
   return {
-    ...model({ name: 'digits-vit', task: 'image-classification', labels: DIGITS, base_model: 'google/vit-base-patch16-224' }),
+    ...model({ name: 'digits-vit', task: 'image-classification', labels: DIGITS, base_model: 'google/vit-base-patch16-224',
+      explain_methods: ['saliency', 'attention_rollout'] }),
     limits: {
       max_items: 2,
       max_chars: null,

@@ -19,14 +19,13 @@ import httpx
 from tp.serving.benchmark.flops import batch_efficiency
 from tp.serving.benchmark.load import LoadResult, run_load, wait_for_prediction
 from tp.serving.process import ServerProcess, start_server, start_tp_app
-from tp.serving.settings import DEFAULT_MODEL_DIR
 
 SERVERS = ("naive", "tp_fp32", "tp_int8", "tp_bf16", "tp_onnx_fp32", "tp_torch_int8")
 
 
 @dataclass
 class BenchmarkConfig:
-    model: Path = DEFAULT_MODEL_DIR  # a run folder (adapter merged once into a temporary folder)
+    model: Path  # a run folder (adapter merged once into a temporary folder)
     clients: int = 32
     requests: int = 1024
     warmup_requests: int = 32
@@ -40,14 +39,14 @@ class BenchmarkConfig:
 def bbc_test_texts() -> list[str]:
     """The BBC News test split (real articles, most longer than 256 tokens)."""
     from tp.config import DataConfig
-    from tp.data import prepare_data
+    from tp.data.prepare import prepare_data
 
     return prepare_data(DataConfig()).splits["test"]["text"]
 
 
 def write_merged_folder(run_folder: Path, out: Path) -> Path:
     """The run's model as a plain folder that stock `pipeline()` and `from_pretrained` load."""
-    from tp.classifier import load_classifier
+    from tp.models.loading import load_classifier
 
     classifier = load_classifier(run_folder)
     classifier.model.save_pretrained(out)

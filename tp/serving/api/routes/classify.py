@@ -13,7 +13,7 @@ from tp.serving.api.deps import Registry, Settings
 from tp.serving.api.multipart import form_schema
 from tp.serving.api.responses import BODY_ERRORS
 from tp.serving.images import decode_images, image_limits
-from tp.serving.inference import TextScores, ranked_labels
+from tp.serving.inference import Scores, ranked_labels
 from tp.serving.schemas import (
     EXAMPLE_IMAGE,
     EXAMPLE_TEXT,
@@ -28,6 +28,7 @@ from tp.serving.schemas import (
     PredictResponse,
 )
 from tp.serving.settings import ServerSettings
+from tp.tasks import IMAGE, task_named
 
 router = APIRouter(prefix=API_PREFIX, tags=["inference"])
 
@@ -53,7 +54,8 @@ PREDICT_UPLOAD = {"requestBody": {"content": form_schema(many=True, fields={
 })}}
 EXPLAIN_UPLOAD = {"requestBody": {"content": form_schema(many=False, fields={
     "model": FORM_MODEL,
-    "method": {"type": "string", "enum": ["saliency", "attention_rollout"], "description": "Default: saliency."},
+    "method": {"type": "string", "enum": list(IMAGE.explain_methods),
+               "description": f"Default: {IMAGE.default_explain_method}."},
     "target": {"type": "string", "description": "Label to explain; default: the predicted one."},
 })}}
 UPLOADS = ("Images also go as `multipart/form-data`: file parts named `files`, optional form fields `model`, "
@@ -65,7 +67,7 @@ async def images_of(items: list[ImageInput], settings: ServerSettings, one: bool
     return await run_in_threadpool(decode_images, [item.image for item in items], image_limits(settings), one)
 
 
-def to_prediction(labels: list[str], scores: TextScores, top_k: int | None) -> Prediction:
+def to_prediction(labels: list[str], scores: Scores, top_k: int | None) -> Prediction:
     ranked = ranked_labels(labels, scores.probabilities, top_k)
     return Prediction(label=ranked[0][0], score=ranked[0][1], truncated=scores.truncated,
                       scores=[LabelScore(label=label, score=score) for label, score in ranked])
@@ -106,7 +108,7 @@ async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLA
     served = registry.get(request.model)
     images = isinstance(request.inputs, ImageInput)
     served.check_kind(images)
-    methods = ("saliency", "attention_rollout") if images else ("gradient_x_input", "integrated_gradients")
+    methods = task_named(served.task).explain_methods
     if request.method is not None and request.method not in methods:
         raise InputError(f"`method` {request.method!r} is for {'texts' if images else 'images'}: "
                          f"this {served.task} model takes {' or '.join(methods)}.")

@@ -10,7 +10,6 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, Settings, TelemetryDep
 from tp.serving.api.responses import ERRORS
 from tp.serving.errors import NotReadyError
-from tp.serving.registry import ServedModel
 from tp.serving.schemas import (
     BaselinePublic,
     ErrorPublic,
@@ -22,6 +21,8 @@ from tp.serving.schemas import (
     ReadyResponse,
     RunWarning,
 )
+from tp.serving.served import ServedModel
+from tp.tasks import task_named
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
 protected = APIRouter(prefix=API_PREFIX, tags=["status"])  # behind the API key when one is set
@@ -54,7 +55,7 @@ def model_limits(served: ServedModel, settings: Settings) -> ModelLimits:
 def baseline_public(name: str, scores: dict[str, Any]) -> BaselinePublic:
     """A baseline of the run's metrics.json (the registry checked its numbers); a run without descriptions
     gets tp's own."""
-    from tp.baselines import DESCRIPTIONS
+    from tp.evaluation.baselines import DESCRIPTIONS
 
     predicts = scores.get("predicts")
     return BaselinePublic(accuracy=scores["accuracy"], macro_f1=scores["macro_f1"],
@@ -71,6 +72,7 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
         limits=model_limits(served, settings),
         examples=[ImageExample(label=label, image=url) for label, url in served.examples],
         baselines={name: baseline_public(name, scores) for name, scores in served.baselines.items()},
+        explain_methods=list(task_named(served.task).explain_methods),
         warnings=[RunWarning(code=w["code"], severity=w["severity"], message=w["message"]) for w in served.warnings])
 
 

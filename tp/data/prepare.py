@@ -1,0 +1,268 @@
+"""Turn a dataset source into labelled train / validation / test splits, recorded for reproducibility.
+
+Labels: string labels become a sorted label list; integer labels keep the names the source gives
+them (a Hub ClassLabel), else their own values as names. The split record (sizes, seed, how each
+split was made, rows dropped, a fingerprint of the test split) is saved with every run.
+
+The task follows from the data: a source whose rows hold images (builtin:digits, an image folder, a Hub
+dataset with an image column) gives `image-classification` splits keyed "image", any other source
+`text-classification` splits keyed "text".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tp.config import DataConfig
+from tp.data.sources import read_source
+from tp.errors import DataError
+from tp.tasks import IMAGE, TEXT, task_named
+
+
+@dataclass
+class PreparedData:
+    """Splits as lists of inputs (texts or image items) and integer labels, the label names, the record."""
+
+    splits: dict[str, dict[str, list]]  # split -> {"text" or "image": [...], "label": [...]}
+    labels: list[str]
+    record: dict[str, Any] = field(default_factory=dict)
+    task: str = TEXT.name
+
+    @property
+    def inputs(self) -> str:
+        """The key of the inputs in each split: "image" or "text"."""
+        return task_named(self.task).input
+
+    def size(self, split: str) -> int:
+        return len(self.splits[split]["label"])
+
+
+def _image_column(frames: dict[str, pd.DataFrame], cfg: DataConfig) -> str | None:
+    """The image column when the source holds images (`data.image_column`, else its only image column)."""
+    from tp.data.images import image_columns
+
+    found = image_columns(next(iter(frames.values())))
+    if not found:
+        return None
+    if cfg.image_column in found:
+        return cfg.image_column
+    if len(found) == 1:
+        return found[0]  # e.g. cifar10 calls it `img`
+    raise DataError(f"Column {cfg.image_column!r} (data.image_column) is not an image column; the image "
+                    f"columns are: {', '.join(found)}. Set data.image_column to one of them.")
+
+
+def _check_columns(frame: pd.DataFrame, cfg: DataConfig, split: str, inputs: tuple[str, str]) -> None:
+    for role, column in (inputs, ("label_column", cfg.label_column)):
+        if column not in frame.columns:
+            existing = ", ".join(map(str, frame.columns))
+            raise DataError(f"Column {column!r} (data.{role}) is not in the {split} data; "
+                            f"its columns are: {existing}. Set data.{role} to one of them.")
+
+
+def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, int],
+           image_column: str | None = None) -> pd.DataFrame:
+    """Drop rows with empty/missing texts or images (or refuse them) and rows without a label."""
+    if image_column is not None:
+        empty = frame[image_column].isna()
+        labels = frame[cfg.label_column]
+        unlabelled = labels.isna() | labels.astype(str).str.strip().eq("")
+        dropped["missing_image"] = dropped.get("missing_image", 0) + int(empty.sum())
+        dropped["missing_label"] += int((unlabelled & ~empty).sum())
+        kept = frame[~empty & ~unlabelled]
+        return pd.DataFrame({"image": kept[image_column], "label": kept[cfg.label_column]}).reset_index(drop=True)
+    texts = frame[cfg.text_column]
+    empty = texts.isna() | texts.astype(str).str.strip().eq("")
+    if empty.any() and cfg.empty_texts == "error":
+        rows = list(np.flatnonzero(empty.to_numpy())[:5])
+        raise DataError(f"{int(empty.sum())} empty or missing texts in the {split} data (rows {rows}"
+                        "...): fill them, or set data.empty_texts: drop to skip them.")
+    labels = frame[cfg.label_column]
+    hidden = pd.to_numeric(labels, errors="coerce").eq(-1)  # -1: hidden test labels (GLUE)
+    unlabelled = labels.isna() | hidden | labels.astype(str).str.strip().eq("")
+    dropped["empty_text"] += int(empty.sum())
+    dropped["missing_label"] += int((unlabelled & ~empty).sum())
+    kept = frame[~empty & ~unlabelled]
+    return pd.DataFrame({"text": kept[cfg.text_column].astype(str).str.strip(),
+                         "label": kept[cfg.label_column]}).reset_index(drop=True)
+
+
+def _label_key(value: Any) -> str:
+    """A label's name: integral numbers lose their `.0` (a column with gaps is read as floats)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> list[str]:
+    if known:
+        return known
+    values = pd.concat([frame["label"] for frame in frames.values()])
+    if pd.api.types.is_numeric_dtype(values) and all(float(v).is_integer() for v in values):
+        return [str(n) for n in sorted({int(v) for v in values})]  # numeric order: 2 before 10
+    return sorted({_label_key(v) for v in values})
+
+
+def _encode(frame: pd.DataFrame, labels: list[str], known: bool) -> dict[str, list]:
+    inputs = "image" if "image" in frame.columns else "text"
+    if known:
+        return {inputs: list(frame[inputs]), "label": [int(v) for v in frame["label"]]}
+    index = {name: i for i, name in enumerate(labels)}
+    return {inputs: list(frame[inputs]), "label": [index[_label_key(v)] for v in frame["label"]]}
+
+
+def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dict, bool]:
+    """Split off a stratified `fraction` (plain random when a class is too small to stratify)."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(data["label"]))
+    counts = np.bincount(data["label"])
+    stratify = data["label"] if counts[counts > 0].min() >= 2 else None
+    keep, carved = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    pick = lambda idx: {key: [values[i] for i in sorted(idx)] for key, values in data.items()}  # noqa: E731
+    return pick(keep), pick(carved), stratify is not None
+
+
+def _subsample(data: dict[str, list], limit: int | None, seed: int) -> dict[str, list]:
+    if limit is None or limit >= len(data["label"]):
+        return data
+    chosen = sorted(np.random.default_rng(seed).choice(len(data["label"]), limit, replace=False))
+    return {key: [values[i] for i in chosen] for key, values in data.items()}
+
+
+def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[str]:
+    """One short example text per label (first of each class), whitespace collapsed, for demos and cards."""
+    examples = []
+    for index, _ in enumerate(labels):
+        text = next((t for t, y in zip(split["text"], split["label"], strict=True) if y == index), None)
+        if text is not None:
+            text = " ".join(text.split())
+            examples.append(text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ...")
+    return examples
+
+
+def label_counts(encoded: list[int], labels: list[str]) -> dict[str, int]:
+    """Rows per label name, in label order (zeros included: a class missing from a split shows)."""
+    counts = np.bincount(np.asarray(encoded, dtype=int), minlength=len(labels)) if encoded else [0] * len(labels)
+    return {name: int(counts[i]) for i, name in enumerate(labels)}
+
+
+def format_label_counts(counts: dict[str, dict[str, int]]) -> str:
+    """A small table of rows per label and split, with each label's share of its split."""
+    splits = list(counts)
+    width = max(len(name) for name in next(iter(counts.values())))
+    lines = ["label distribution: " + "  ".join(f"{split:>14}" for split in splits)]
+    for label in next(iter(counts.values())):
+        cells = []
+        for split in splits:
+            total = sum(counts[split].values()) or 1
+            cells.append(f"{counts[split][label]:>6} ({counts[split][label] / total:4.0%})")
+        lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
+    return "\n".join(lines)
+
+
+def fingerprint(split: dict[str, list]) -> str:
+    """A short hash of a split's texts (or image bytes) and labels: evaluation checks it to catch a different split."""
+    digest = hashlib.sha256()
+    if "image" in split:
+        from tp.data.images import image_digest
+
+        inputs = [image_digest(item) for item in split["image"]]
+    else:
+        inputs = split["text"]
+    for text, label in zip(inputs, split["label"], strict=True):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _choose_split(frames: dict, wanted: str | None, default: str, role: str) -> str | None:
+    if wanted is not None:
+        if wanted not in frames:
+            raise DataError(f"data.{role} is {wanted!r} but the source's splits are: "
+                            f"{', '.join(frames)}. Pick one of them, or leave it unset to carve one.")
+        return wanted
+    return default if default in frames and len(frames[default]) else None
+
+
+def prepare_data(cfg: DataConfig) -> PreparedData:
+    """Read `cfg.source`, clean it, encode labels and make train/validation/test splits."""
+    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    image_column = _image_column(raw, cfg)
+    inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
+    dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
+    dropped["missing_label"] = 0
+    frames = {}
+    for split, frame in raw.items():
+        _check_columns(frame, cfg, split, inputs)
+        frames[split] = _clean(frame, cfg, split, dropped, image_column)
+    train_name = "all" if "all" in frames else cfg.train_split
+    if train_name not in frames:
+        raise DataError(f"data.train_split is {cfg.train_split!r} but the source's splits are: "
+                        f"{', '.join(frames)}.")
+    if not len(frames[train_name]):
+        raise DataError(f"The {train_name} data of {cfg.source} is empty after dropping "
+                        f"{sum(dropped.values())} rows without an input or a label ({dropped}).")
+    known = label_names.get(cfg.label_column)
+    labels = _label_names(frames, known)
+    if len(labels) < 2:
+        raise DataError(f"The data has a single class ({labels[0]!r}): a classifier needs at least two.")
+    test_name = _choose_split(frames, cfg.test_split, "test", "test_split")
+    validation_name = _choose_split(frames, cfg.validation_split, "validation", "validation_split")
+    if validation_name == test_name:
+        validation_name = None
+    made: dict[str, str] = {}
+    train = _encode(frames[train_name], labels, known is not None)
+    if test_name is None:
+        train, test, stratified = _carve(train, cfg.test_size, cfg.split_seed)
+        made["test"] = f"{'stratified ' if stratified else ''}{cfg.test_size:.0%} of {train_name}"
+    else:
+        test, made["test"] = _encode(frames[test_name], labels, known is not None), f"source split {test_name}"
+    if validation_name is None:
+        train, validation, stratified = _carve(train, cfg.validation_size, cfg.split_seed)
+        made["validation"] = f"{'stratified ' if stratified else ''}{cfg.validation_size:.0%} of train"
+    else:
+        validation = _encode(frames[validation_name], labels, known is not None)
+        made["validation"] = f"source split {validation_name}"
+    made["train"] = f"source split {train_name}" if train_name != "all" else "rest of the data"
+    splits = {"train": _subsample(train, cfg.max_train_samples, cfg.split_seed),
+              "validation": _subsample(validation, cfg.max_eval_samples, cfg.split_seed),
+              "test": _subsample(test, cfg.max_eval_samples, cfg.split_seed)}
+    task = (IMAGE if image_column else TEXT).name
+    record = {
+        "source": cfg.source, "config_name": cfg.config_name, "task": task, inputs[0]: inputs[1],
+        "label_column": cfg.label_column, "split_seed": cfg.split_seed, "how": made,
+        "sizes": {name: len(split["label"]) for name, split in splits.items()},
+        "label_counts": {name: label_counts(split["label"], labels) for name, split in splits.items()},
+        "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
+    }
+    return PreparedData(splits, labels, record, task)
+
+
+def labelled_rows(cfg: DataConfig, split: str | None = None) -> tuple[list, list[str], dict[str, Any]]:
+    """Every labelled row of `cfg.source` (of its `split` when it has splits): inputs, label names, a record.
+
+    No split is carved and no class count is required: this is what a model is evaluated on when handed a file.
+    The record holds the task, the split read, the rows read and what was dropped (empty inputs, no label).
+    """
+    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    if "all" not in raw:
+        if split not in raw:
+            raise DataError(f"{cfg.source} has the splits {', '.join(raw)}, not {split!r}: pick one of them.")
+        raw = {split: raw[split]}
+    image_column = _image_column(raw, cfg)
+    inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
+    dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
+    dropped["missing_label"] = 0
+    ((name, frame),) = raw.items()
+    _check_columns(frame, cfg, name, inputs)
+    kept = _clean(frame, cfg, name, dropped, image_column)
+    known = label_names.get(cfg.label_column)  # a Hub ClassLabel: integer rows, named by the source
+    names = [known[int(value)] if known else _label_key(value) for value in kept["label"]]
+    record = {"task": (IMAGE if image_column else TEXT).name, "split": name, "rows_read": len(frame),
+              "dropped": dropped}
+    return list(kept["image" if image_column else "text"]), names, record

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, baselines, the no-skill check, reports and benchmarks of real data."""

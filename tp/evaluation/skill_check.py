@@ -1,0 +1,86 @@
+"""Did the model learn anything? Flags a run that is no better than the majority class or chance, or that
+predicts one class for nearly every row, and (more softly) one below the linear baseline.
+
+A warning is `{"code", "severity", "message"}`; severity `error` (no skill: push refuses it without --force,
+the card opens with a banner, the app logs it) or `warning` (below the TF-IDF / pixel baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tp.evaluation.baselines import compute_baselines, strongest_learned
+
+ONE_CLASS_SHARE = 0.9  # predicting one class for this share of the test rows...
+SKEWED_SHARE = 0.8  # ...is no skill unless that class really is this frequent in the test set
+MIN_MARGIN = 0.05  # macro-F1 points a model must clear the majority / chance baseline by
+
+
+def skill_margin(test_size: int) -> float:
+    """How far above the no-skill baselines counts as clear: 0.05, more on small test sets (1/sqrt(n))."""
+    return round(max(MIN_MARGIN, 1 / math.sqrt(max(test_size, 1))), 3)
+
+
+def prediction_shares(confusion: list[list[int]]) -> tuple[list[float], list[float]]:
+    """(share of test rows per predicted label, share per true label), from a confusion matrix."""
+    total = sum(map(sum, confusion)) or 1
+    predicted = [sum(row[j] for row in confusion) / total for j in range(len(confusion))]
+    true = [sum(row) / total for row in confusion]
+    return predicted, true
+
+
+def skill_warnings(metrics: dict[str, Any], baselines: dict[str, dict[str, Any]], labels: list[str],
+                   prefix: str = "test") -> list[dict[str, str]]:
+    """The warnings a run's test metrics earn against its baselines (empty when it clearly learned)."""
+    found: list[dict[str, str]] = []
+    f1, size = metrics[f"{prefix}_macro_f1"], metrics[f"{prefix}_size"]
+    margin = skill_margin(size)
+    floor_name, floor = max(((name, baselines[name]["macro_f1"]) for name in ("majority", "chance")
+                             if name in baselines), key=lambda pair: pair[1], default=("majority", 0.0))
+    if f1 < floor + margin:
+        found.append({"code": "no_skill", "severity": "error", "message": (
+            f"macro-F1 {f1:.3f} does not beat the {floor_name} baseline ({floor:.3f}) by a clear margin "
+            f"({margin:.2f}): this model has not learned the task. Try class weights, more steps, another learning "
+            "rate or method (tp train --search), and more or cleaner data.")})
+    predicted, true = prediction_shares(metrics[f"{prefix}_confusion_matrix"])
+    top = max(range(len(predicted)), key=predicted.__getitem__)
+    if predicted[top] >= ONE_CLASS_SHARE and true[top] < SKEWED_SHARE:
+        found.append({"code": "one_class", "severity": "error", "message": (
+            f"predicts {labels[top]!r} for {predicted[top]:.0%} of the test rows, which are {true[top]:.0%} "
+            f"{labels[top]!r}: it has collapsed onto one class (class weights, training.class_weights=balanced, "
+            "usually help).")})
+    learned = strongest_learned(baselines)
+    if learned and round(f1, 4) < learned[1]["macro_f1"]:  # baselines are recorded to 4 places
+        name, scores = learned
+        found.append({"code": "below_baseline", "severity": "warning", "message": (
+            f"macro-F1 {f1:.3f} is below the {name} baseline's {scores['macro_f1']:.3f} on the same split: "
+            "a linear model does better here.")})
+    return found
+
+
+def judge_run(metrics: dict[str, Any], splits: dict[str, dict[str, list]], labels: list[str]) -> None:
+    """Add `baselines` (fitted on the train split, scored on the test split) and `warnings` to test metrics."""
+    metrics["baselines"] = compute_baselines(splits, labels)
+    metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels)
+
+
+def is_flagged(warnings: list[dict[str, str]] | None) -> bool:
+    """True when a warning says the model learned nothing (severity `error`)."""
+    return any(w.get("severity") == "error" for w in warnings or [])
+
+
+def warning_lines(warnings: list[dict[str, str]] | None) -> list[str]:
+    """One line per warning, loudest first, for consoles and logs."""
+    ordered = sorted(warnings or [], key=lambda w: w.get("severity") != "error")
+    return [f"{'NO SKILL' if w['severity'] == 'error' else 'WARNING'}: {w['message']}" for w in ordered]
+
+
+def format_summary(metrics: dict[str, Any]) -> str:
+    """The end-of-training summary: the model's test scores beside each baseline's, then any warnings."""
+    rows = [("this model", metrics["test_accuracy"], metrics["test_macro_f1"])]
+    rows += [(name, b["accuracy"], b["macro_f1"]) for name, b in metrics.get("baselines", {}).items()]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"test split ({metrics['test_size']} rows)   {'accuracy':>8}  {'macro-F1':>8}"]
+    lines += [f"  {name:<{width}}{' ' * (19 - width)}{accuracy:8.3f}  {f1:8.3f}" for name, accuracy, f1 in rows]
+    return "\n".join(lines + warning_lines(metrics.get("warnings")))

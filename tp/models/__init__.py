@@ -1,0 +1,1 @@
+"""Models: classifiers for each task, loading run folders, LoRA merge, text encoding, explanations."""

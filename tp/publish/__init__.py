@@ -1,0 +1,1 @@
+"""Publishing: model cards, pushing runs and variants to the Hub, building Spaces."""

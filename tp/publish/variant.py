@@ -1,0 +1,161 @@
+"""Assemble the Hub repository of one compressed variant (`RUN_DIR/variants/<name>/`), gate first.
+
+A variant's repository holds the variant folder as it is (variant.json with the gate's verdict and the
+measurements, tp.json, the weights in the method's format, the tokenizer), the run's metrics and recipe,
+and a card whose model-index reports the *variant's* accuracy on the run's test split. A variant that the
+accuracy gate rejected is refused unless forced; forced, its card says so at the top.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tp.errors import PublishError
+from tp.publish.run import RUN_FILES, check_skill, compression_section, read_run, validate_card
+from tp.tasks import IMAGE
+
+ONNX_USAGE = """The variant is an ONNX graph (int8 weights) with its tokenizer: stock ONNX Runtime and transformers
+run it, no tp needed (`pip install onnxruntime transformers huggingface_hub`):
+
+```python
+import numpy as np
+import onnxruntime
+from huggingface_hub import snapshot_download
+from transformers import AutoConfig, AutoTokenizer
+
+folder = snapshot_download("{repo}")
+tokenizer = AutoTokenizer.from_pretrained(folder)
+session = onnxruntime.InferenceSession(f"{{folder}}/model.onnx", providers=["CPUExecutionProvider"])
+batch = tokenizer([{example!r}], truncation=True, max_length={max_length}, return_tensors="np")
+wanted = {{graph_input.name for graph_input in session.get_inputs()}}
+logits = session.run(None, {{name: value for name, value in batch.items() if name in wanted}})[0]
+print(AutoConfig.from_pretrained(folder).id2label[int(np.argmax(logits[0]))])
+```
+{cut}
+The full-precision model this variant was made from loads with stock `transformers.pipeline`."""
+
+TP_USAGE = """This variant is stored in tp's own format (`variant.json`: {method}), which only tp loads. tp is not on
+PyPI: install it from its source repository (in a clone, `pip install -r requirements.txt -e .`), then:
+
+```python
+{pil}from huggingface_hub import snapshot_download
+from tp.models.loading import load_classifier
+
+classifier = load_classifier(snapshot_download("{repo}"))
+print(classifier.predict({inputs}))
+```
+
+The full-precision model this variant was made from loads with stock `transformers.pipeline`, no tp needed."""
+
+
+def usage_section(method: str, repo: str, example: str, info: dict[str, Any]) -> str:
+    """How a Hub user runs this variant: stock ONNX Runtime for a text model's ONNX graph, else tp."""
+    max_length, truncation = int(info.get("max_length") or 256), info.get("truncation", "head")
+    if method == "onnx-int8" and info.get("task") != IMAGE.name:
+        cut = ("\nThe model was trained on long texts cut to their first and last tokens (head_tail); the tokenizer "
+               "call above keeps the first ones only: tp cuts them as training did.\n" if truncation == "head_tail"
+               else "")
+        return ONNX_USAGE.format(repo=repo, example=example, max_length=max_length, cut=cut)
+    image = info.get("task") == IMAGE.name
+    return TP_USAGE.format(repo=repo, method=method, pil="from PIL import Image\n" if image else "",
+                           inputs=f"[Image.open({example!r})]" if image else f"[{example!r}]")
+
+
+def variant_folder(run_dir: Path, name: str) -> Path:
+    """`RUN_DIR/variants/<name>`, or a PublishError listing the variants the run has."""
+    from tp.compression.variants import is_variant_folder
+
+    folder = Path(run_dir) / "variants" / name
+    if not is_variant_folder(folder):
+        built = sorted(p.name for p in (Path(run_dir) / "variants").glob("*") if is_variant_folder(p))
+        hint = f"its variants are: {', '.join(built)}" if built else "it has none: run tp optimize first"
+        raise PublishError(f"{run_dir} has no variant {name!r}; {hint}.")
+    return folder
+
+
+def variant_metrics(run_metrics: dict[str, Any], record: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """The run's metrics with the test figures replaced by the variant's (rebuilt from its confusion matrix), and
+    the variant judged against the run's baselines in its own right."""
+    from tp.evaluation.metrics import classification_metrics
+    from tp.evaluation.skill_check import skill_warnings
+
+    matrix = record["measurements"]["confusion_matrix"]
+    y_true = [i for i, row in enumerate(matrix) for j, count in enumerate(row) for _ in range(count)]
+    y_pred = [j for row in matrix for j, count in enumerate(row) for _ in range(count)]
+    metrics = {**run_metrics, **classification_metrics(y_true, y_pred, labels)}
+    if metrics.get("baselines"):
+        metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels)
+    return metrics
+
+
+def _section(record: dict[str, Any], run_name: str) -> str:
+    gate, m = record.get("gate") or {}, record["measurements"]
+    warning = ""
+    if record.get("status") != "accepted":
+        warning = (f"\n> **Warning: tp's accuracy gate {record.get('status')} this variant**: it lost "
+                   f"{gate.get('accuracy_drop_points', '?')} accuracy points against its fp32 baseline (allowed: "
+                   f"{gate.get('max_drop_points', '?')}). It was published with --force.\n")
+    size = f"{m['size_bytes'] / 1e6:.1f} MB" if m.get("size_bytes") else "?"
+    details = "; ".join(f"{key}: {value}" for key, value in (record.get("details") or {}).items()) or "-"
+    return f"""
+## Compressed variant `{record['label']}`
+{warning}
+This repository holds the `{record['method']}` variant of `{run_name}`, made by `tp optimize`
+and measured on the same test texts as its fp32 baseline:
+
+| | this variant | fp32 baseline |
+|---|---|---|
+| test accuracy | {m['accuracy']:.4f} | {gate.get('baseline_accuracy', float('nan')):.4f} |
+| accuracy gate | {record.get('status')} (drop {gate.get('accuracy_drop_points', '?')} points, allowed \
+{gate.get('max_drop_points', '?')}) | |
+| weights | {size} | |
+| batch-1 latency p50 (CPU) | {m.get('latency_p50_ms', '?')} ms | |
+
+Method details: {details}.
+"""
+
+
+def assemble_variant_repo(run_dir: Path, variant: str, dest: Path, repo_id: str | None = None,
+                          license: str = "apache-2.0", force: bool = False) -> list[str]:
+    """Write the files of variant `variant` of `run_dir` into `dest` (atomically); returns their paths.
+
+    Raises RejectedVariantError when its gate did not accept it and `force` is False.
+    """
+    from tp.compression.variants import check_variant
+    from tp.evaluation.reports import plot_confusion_matrix
+    from tp.files import staged_folder, write_json
+    from tp.publish.card import render_card
+
+    run_dir = Path(run_dir)
+    run_metrics, info = read_run(run_dir)
+    folder = variant_folder(run_dir, variant)
+    record = check_variant(folder, force)  # the gate, before anything is written
+    if "measurements" not in record:
+        raise PublishError(f"Variant {variant} has no measurements: re-run tp optimize on {run_dir}.")
+    metrics = variant_metrics(run_metrics, record, list(info["labels"]))
+    check_skill(metrics, folder, force)
+    with staged_folder(Path(dest)) as staging:
+        shutil.copytree(folder, staging, dirs_exist_ok=True)
+        for name in RUN_FILES:
+            if name != "tp.json" and (run_dir / name).is_file():  # the variant's tp.json names the variant
+                shutil.copy2(run_dir / name, staging / name)
+        write_json(staging / "metrics.json", metrics)
+        for report in ("compression.md", "compression.png", "training_curves.png"):
+            if (run_dir / "reports" / report).is_file():
+                (staging / "reports").mkdir(exist_ok=True)
+                shutil.copy2(run_dir / "reports" / report, staging / "reports" / report)
+        plot_confusion_matrix(metrics["test_confusion_matrix"], list(info["labels"]),
+                              staging / "reports" / "confusion_matrix.png", f"{variant}: test split")
+        card_info = {**info, "name": f"{info['name']}-{variant}", "license": license,
+                     "tags": ["compressed", record["method"]] + ([] if record.get("status") == "accepted"
+                                                                 else ["rejected-by-accuracy-gate"])}
+        example = (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
+        usage = usage_section(record["method"], repo_id or "OWNER/NAME", example, info)
+        compared = compression_section(run_dir, "All variants measured")
+        card = render_card(metrics, card_info, repo_id=repo_id, usage=usage,
+                           extra_sections=_section(record, info["name"]) + compared)
+        validate_card(card, metrics)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+    return sorted(str(p.relative_to(dest)) for p in Path(dest).rglob("*") if p.is_file())

@@ -1,0 +1,35 @@
+"""The REST API: routers under /api/v1, error handlers and middleware."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from starlette.routing import Match
+
+from tp.serving.api.constants import API_PREFIX
+from tp.serving.api.deps import require_api_key
+from tp.serving.api.routes import classify, status
+
+PROTECTED = (status.protected, classify.router)
+ROUTERS = (status.router, *PROTECTED)
+
+
+def install_api_routes(app: FastAPI, api_key: bool) -> None:
+    """Every REST route, then a JSON 404/405 for the rest of /api (so Gradio at "/" never answers it).
+
+    With an API key, every route but the probes requires it (and only then does OpenAPI declare it).
+    """
+    app.include_router(status.router)
+    for router in PROTECTED:
+        app.include_router(router, dependencies=[Depends(require_api_key)] if api_key else [])
+    app.add_api_route("/api/{path:path}", unknown_api_route, include_in_schema=False,
+                      methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+
+
+async def unknown_api_route(request: Request, path: str) -> None:
+    allowed = sorted({method for router in ROUTERS for route in router.routes
+                      if route.matches(request.scope)[0] == Match.PARTIAL
+                      for method in (getattr(route, "methods", None) or ())})
+    if allowed:
+        raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}: use {', '.join(allowed)}.",
+                            headers={"Allow": ", ".join(allowed)})
+    raise HTTPException(404, f"No route {request.url.path}: the API is under {API_PREFIX} (see /docs).")
