@@ -11,7 +11,7 @@ from shipped import ROOT
 
 from tp.cli.main import COMMANDS, main
 
-STAGES = ("train", "evaluate", "plan", "optimize", "push", "download", "space", "serve", "benchmark")
+STAGES = ("train", "evaluate", "predict", "plan", "optimize", "push", "download", "space", "serve", "benchmark")
 
 
 def run_tp(*args: str, cwd: Path = Path("/")) -> subprocess.CompletedProcess:

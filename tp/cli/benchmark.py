@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from tp.cli import benchmark_realdata, benchmark_serving, benchmark_training
+from tp.cli import benchmark_predict, benchmark_realdata, benchmark_serving, benchmark_training
 from tp.cli.docs import summary
 
-KINDS = {"realdata": benchmark_realdata, "serving": benchmark_serving, "training": benchmark_training}
+KINDS = {"realdata": benchmark_realdata, "serving": benchmark_serving, "training": benchmark_training,
+         "predict": benchmark_predict}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

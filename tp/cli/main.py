@@ -14,7 +14,7 @@ from tp.cli.docs import summary
 from tp.errors import TpError
 
 # subcommand -> module of tp.cli with add_arguments(parser) and run(args) -> exit status
-COMMANDS = {"train": "train", "evaluate": "evaluate", "plan": "plan", "optimize": "optimize",
+COMMANDS = {"train": "train", "evaluate": "evaluate", "predict": "predict", "plan": "plan", "optimize": "optimize",
             "push": "push", "download": "download", "space": "space", "serve": "serve", "benchmark": "benchmark"}
 
 
