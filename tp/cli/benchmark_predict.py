@@ -10,7 +10,6 @@ counted as load time on a first run).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -26,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tp.files import write_json
     from tp.predict.benchmark import format_report, run_benchmark
 
     report = run_benchmark(args.model, args.rows, args.batch_size, args.backend, args.part_size, args.rounds)
     print(format_report(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, report)
         print(f"results: {args.json}")
     return 0

@@ -12,7 +12,6 @@ matmul peak measured in the same run.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -34,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tp.files import write_json
     from tp.serving.benchmark.run import BenchmarkConfig, format_report, run_benchmark
 
     cfg = BenchmarkConfig(args.model, args.clients, args.requests, min(args.requests, 32), args.max_tokens,
@@ -43,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
         results = run_benchmark(cfg, Path(logs))
     print(format_report(results))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results)
         print(f"results: {args.json}")
     return 0

@@ -5,7 +5,7 @@ each batch (or input) is run by every variant in turn, in a rotating order, so t
 other processes lands on all of them alike. Latency is reported as median (p50) and p95.
 Inputs are texts, or PIL images for an image run (the classifier tokenizes or preprocesses them, inside
 the timings). Memory is measured in a fresh process that loads the variant and classifies one batch
-(`python -m tp.compression.measure FOLDER INPUTS`, INPUTS a JSON list of texts or a folder of PNG files),
+(`python -m tp.cli.memory_probe FOLDER INPUTS`, INPUTS a JSON list of texts or a folder of PNG files),
 because a process's peak only grows: its RSS once the model is loaded, and its peak RSS after the batch.
 The result keys keep their first names (`throughput_texts_per_s`, `latency_texts`) for images too.
 """
@@ -125,7 +125,7 @@ def memory_probe(folder: Path, texts_file: Path, timeout: float = 600) -> dict[s
     """RSS of a fresh process: after its imports, after loading the variant in `folder`, and its peak
     once it has classified the inputs in `texts_file` (texts.json, or a folder of PNG images: one batch).
     None when the probe failed."""
-    done = subprocess.run([sys.executable, "-m", "tp.compression.measure", str(folder), str(texts_file)],
+    done = subprocess.run([sys.executable, "-m", "tp.cli.memory_probe", str(folder), str(texts_file)],
                           capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:  # reported as unmeasured; the variant itself was already loaded and evaluated
         return dict.fromkeys(("runtime_rss_bytes", "loaded_rss_bytes", "peak_rss_bytes"))
@@ -165,7 +165,8 @@ def _return_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-def _probe(folder: str, texts_file: str) -> None:
+def probe(folder: str, texts_file: str) -> None:
+    """What the probe process does (tp/cli/memory_probe.py): load a variant, classify, print its RSS as JSON."""
     import gc
 
     import torch  # noqa: F401  (the runtime floor every variant shares)
@@ -185,7 +186,3 @@ def _probe(folder: str, texts_file: str) -> None:
     classifier.predict_logits(texts)
     print(json.dumps({"runtime_rss_bytes": runtime, "loaded_rss_bytes": loaded,
                       "peak_rss_bytes": own_peak_rss_bytes()}))
-
-
-if __name__ == "__main__":
-    _probe(sys.argv[1], sys.argv[2])

@@ -1,12 +1,10 @@
 """The app's OpenAPI document as the Vue client sees it: what vue-client/src/schema.d.ts is generated from.
 
-    python -m tp.serving.schema_export vue-client/openapi.json models/bbc-news-minilm models/digits-vit
+    python -m tp.cli.openapi vue-client/openapi.json models/bbc-news-minilm models/digits-vit
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +31,3 @@ def client_openapi(models: list[Path]) -> dict[str, Any]:
     app = create_app(ServerSettings(**defaults, model=None, models=f"{models[0].name}={models[0]}", demo=False))
     names = [folder.name for folder in models]
     return add_runtime_limits(FastAPI.openapi(app), app.state.settings, app.state.registry, names)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) < 2:
-        print("usage: python -m tp.serving.schema_export OUTPUT.json MODEL_FOLDER...", file=sys.stderr)
-        return 2
-    document = client_openapi([Path(folder) for folder in argv[1:]])
-    Path(argv[0]).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

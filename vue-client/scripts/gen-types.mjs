@@ -1,4 +1,4 @@
-// Regenerate the client's API types: the app's OpenAPI document (python -m tp.serving.schema_export) goes to
+// Regenerate the client's API types: the app's OpenAPI document (python -m tp.cli.openapi) goes to
 // openapi.json, then openapi-typescript turns it into src/schema.d.ts. Commit both files.
 // tests/test_client_types.py fails when either drifts from the app.
 import { execFileSync } from 'node:child_process'
@@ -9,7 +9,7 @@ const client = fileURLToPath(new URL('..', import.meta.url))
 const repo = join(client, '..')
 const python = process.env.TP_PYTHON ?? join(repo, '.venv', 'bin', 'python')
 
-execFileSync(python, ['-m', 'tp.serving.schema_export', join(client, 'openapi.json'), join(repo, 'models', 'bbc-news-minilm'),
+execFileSync(python, ['-m', 'tp.cli.openapi', join(client, 'openapi.json'), join(repo, 'models', 'bbc-news-minilm'),
   join(repo, 'models', 'digits-vit')], {
   cwd: repo,
   stdio: 'inherit',
