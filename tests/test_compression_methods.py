@@ -274,3 +274,17 @@ def test_onnx_int8_export_of_a_vit_takes_pixel_values_and_matches_torch(vit, tmp
     assert details["onnx_inputs"] == ["pixel_values"] and details["fp32_export_max_logit_diff"] < 1e-4
     got = load_onnx(tmp_path)(**processor(images=images(5), return_tensors="pt")).logits
     assert got.shape == (5, 3) and (got - image_logits(model, processor, 5)).abs().max() < 0.1
+
+
+def test_the_bitsandbytes_cpu_kernel_notice_is_muted() -> None:
+    import subprocess
+    import sys
+
+    def stderr_of(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stderr
+
+    if "gemm_4bit_forward" not in stderr_of("import bitsandbytes"):
+        pytest.skip("bitsandbytes prints no CPU-kernel notice on this CPU (it does on CPUs with AVX512-BF16)")
+    muted = stderr_of("from tp.console import mute_bitsandbytes_cpu_notice; mute_bitsandbytes_cpu_notice(); "
+                      "import bitsandbytes")
+    assert "gemm_4bit_forward" not in muted

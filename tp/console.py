@@ -7,6 +7,7 @@ and peft raise FutureWarnings about their own internals. Progress bars and real 
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,3 +39,18 @@ def quiet_libraries() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         yield
+
+
+BNB_CPU_NOTICE = "Failed to load CPU gemm_4bit_forward"
+
+
+def _not_the_bnb_cpu_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(BNB_CPU_NOTICE)
+
+
+def mute_bitsandbytes_cpu_notice() -> None:
+    """bitsandbytes logs at import, on CPUs with AVX512-BF16, that an optional 4-bit CPU kernel (the `kernels`
+    package) could not load; tp runs no 4-bit model on a CPU, so that one line is dropped (others still show)."""
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    if _not_the_bnb_cpu_notice not in logger.filters:
+        logger.addFilter(_not_the_bnb_cpu_notice)

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from tp.console import mute_bitsandbytes_cpu_notice
+
 HEAD_MODULES = ["classifier", "pre_classifier", "score"]  # a quantized fresh head breaks the forward pass
 
 
@@ -21,6 +23,7 @@ def _device_map() -> dict[str, str]:
 
 
 def build_bnb_8bit(fp32_folder: Path, folder: Path) -> dict[str, Any]:
+    mute_bitsandbytes_cpu_notice()
     """Load the saved fp32 model in 8-bit and save it into `folder`."""
     from transformers import BitsAndBytesConfig
 
@@ -34,6 +37,7 @@ def build_bnb_8bit(fp32_folder: Path, folder: Path) -> dict[str, Any]:
 
 
 def load_bnb_8bit(folder: Path) -> torch.nn.Module:
+    mute_bitsandbytes_cpu_notice()
     from tp.compression.architecture import model_class_of_folder
 
     return model_class_of_folder(folder).from_pretrained(folder, device_map=_device_map()).eval()

@@ -68,6 +68,10 @@ def quantization_config(model_cfg: ModelConfig, keep_full: tuple[str, ...]) -> A
     import torch
     from transformers import BitsAndBytesConfig
 
+    from tp.console import mute_bitsandbytes_cpu_notice
+
+    mute_bitsandbytes_cpu_notice()
+
     if model_cfg.load_in_4bit and not torch.cuda.is_available():
         raise TrainingError("4-bit training needs a CUDA GPU (bitsandbytes' CPU 4-bit backward "
                             "fails); on a CPU use model.load_in_8bit or full precision.")
