@@ -9,6 +9,7 @@ from typing import Any
 
 from tp.evaluation.reports import _pyplot, save_figure
 from tp.files import write_json
+from tp.tasks import IMAGE
 
 CARD_START, CARD_END = "<!-- tp:compression -->", "<!-- /tp:compression -->"
 NOTES = {
@@ -36,7 +37,7 @@ IMAGE_NOTES = {  # where an image run (ViT) differs: no word table, a Conv2d pat
 
 
 def is_image_summary(summary: dict[str, Any]) -> bool:
-    return summary["environment"].get("task") == "image-classification"
+    return summary["environment"].get("task") == IMAGE.name
 
 
 def input_noun(summary: dict[str, Any]) -> str:

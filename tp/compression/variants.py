@@ -21,6 +21,7 @@ from tp.errors import ModelSourceError, RejectedVariantError
 from tp.files import write_json
 from tp.models.classifier import RUN_FILE, TextClassifier
 from tp.models.image_classifier import ImageClassifier
+from tp.tasks import IMAGE
 
 VARIANT_FILE = "variant.json"
 FORMAT = "tp-variant/1"
@@ -99,7 +100,7 @@ def load_variant(folder: str | Path, force: bool = False) -> TextClassifier | Im
     model = getattr(importlib.import_module(module), function)(folder)
     info = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     info["variant"] = record
-    if info.get("task") == "image-classification":
+    if info.get("task") == IMAGE.name:
         from transformers import AutoImageProcessor
 
         return ImageClassifier(model, AutoImageProcessor.from_pretrained(folder), list(info["labels"]), info)

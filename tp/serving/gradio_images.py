@@ -22,7 +22,7 @@ from tp.tasks import IMAGE
 
 
 def image_model_names(registry: ModelRegistry) -> list[str]:
-    return [name for name in registry.names if registry.planned_task(name) == "image-classification"]
+    return [name for name in registry.names if registry.planned_task(name) == IMAGE.name]
 
 
 def _png(data: str) -> Any:

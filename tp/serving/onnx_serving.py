@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import ModelSourceError
+from tp.tasks import TEXT
 
 log = logging.getLogger("tp.serving")
 FORMAT = "tp-onnx-serving/1"  # bump when the export recipe changes: old cache folders are then ignored
@@ -107,7 +108,7 @@ def cached_export(folder: Path, quantize: str, cache_dir: Path, load: Callable[[
     partial = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
     try:
         classifier = load()
-        if getattr(classifier, "task", "") != "text-classification":
+        if getattr(classifier, "task", "") != TEXT.name:
             raise ModelSourceError(f"{folder} is not a text classifier: ONNX serving covers text models only.")
         details = export_for_serving(classifier, partial, quantize)
         details.update(labels=list(classifier.labels), max_length=classifier.max_length, info=classifier.info,
@@ -183,7 +184,7 @@ def runs_on_onnx(settings: Any, folder: Path, device: str, task: str) -> bool:
     if settings.backend == "torch" or settings.quantize == "bf16" or device != "cpu" or \
             (folder / "variant.json").is_file():
         return False
-    if task != "text-classification":
+    if task != TEXT.name:
         if settings.backend == "onnx":
             log.info("TP_BACKEND=onnx covers text models; %s is an image model and runs on torch", folder)
         return False

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tp.tasks import EXPLAIN_METHODS, IMAGE
+from tp.tasks import EXPLAIN_METHODS, IMAGE, TASK_NAMES
 
-Task = Literal["text-classification", "image-classification"]
+Task = Literal[TASK_NAMES]
 EXAMPLE_TEXT = "Shares in the carmaker rose 5% after it reported record quarterly profits."
 # an 8x8 grey PNG: the smallest image every served image model can read
 EXAMPLE_IMAGE = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg=="

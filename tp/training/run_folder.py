@@ -18,6 +18,7 @@ from tp.evaluation.reports import plot_confusion_matrix, plot_training_curves
 from tp.files import write_json
 from tp.models.classifier import RUN_FILE, merge_adapter
 from tp.publish.card import render_card
+from tp.tasks import IMAGE
 
 
 def make_portable(adapter_dir: Path, base_name: str) -> None:
@@ -36,7 +37,7 @@ def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, An
         make_portable(out / "adapter", info["base_model"])
         # merge onto a fresh fp32 base: works for 8-bit bases too, and proves the head was saved
         merged = merge_adapter(out / "adapter", info["base_model"], info["labels"],
-                               image=info["task"] == "image-classification")
+                               image=info["task"] == IMAGE.name)
     else:
         merged = model
     merged.name_or_path = info["base_model"]

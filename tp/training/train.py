@@ -19,6 +19,7 @@ import yaml
 
 from tp.config import Recipe
 from tp.errors import TrainingError
+from tp.tasks import IMAGE
 
 
 def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main: bool) -> Path:
@@ -123,7 +124,7 @@ def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, A
 
 def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tuple[dict[str, Any], Any]:
     """Per split, a dataset Trainer can batch, and the collator that batches it."""
-    if data.task == "image-classification":
+    if data.task == IMAGE.name:
         from tp.data.images import collate_images, image_datasets
 
         return image_datasets(data.splits, preprocessor, recipe.data.augmentation, recipe.training.seed), \
@@ -137,7 +138,7 @@ def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tupl
 def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any]:
     """A few test inputs, as the model takes them, to compare the trained and the saved model."""
     test = data.splits["test"]
-    if data.task == "image-classification":
+    if data.task == IMAGE.name:
         from tp.data.images import open_image, to_rgb
 
         return preprocessor(images=[to_rgb(open_image(x)) for x in test["image"][:8]], return_tensors="pt")
@@ -152,7 +153,7 @@ def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Pa
     info = {"name": recipe.name, "task": data.task, "labels": data.labels, "base_model": source.name,
             "base_source": recipe.model.source, "pretrained": source.pretrained, "method": recipe.method.name,
             "data": data.record, "training": recipe.to_dict()["training"]}
-    if data.task == "image-classification":
+    if data.task == IMAGE.name:
         from tp.data.images import processor_size, save_examples
 
         info["image_size"] = list(processor_size(preprocessor))  # [height, width]
@@ -240,7 +241,7 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         gpu_precision = precision if torch.cuda.is_available() else None
         print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
     # 3. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
-    model, preprocessor, source = _build_model(recipe, data.labels, data.task == "image-classification")
+    model, preprocessor, source = _build_model(recipe, data.labels, data.task == IMAGE.name)
     # 4. train, resuming from the last checkpoint when asked; the best checkpoint by validation metric is kept
     tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
     # a kill while a checkpoint was being written leaves it without trainer_state.json (written last): skip it

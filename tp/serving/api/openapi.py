@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
+from tp.tasks import IMAGE
 
 
 def _text_schema(settings: ServerSettings) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registr
     examples = predict.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
     if "named model" in examples:
         examples["named model"]["value"]["model"] = names[0]
-    served_images = [name for name in registry.names if registry.run_info(name).get("task") == "image-classification"]
+    served_images = [name for name in registry.names if registry.run_info(name).get("task") == IMAGE.name]
     for path, example in (("/api/v1/predict", "one image"), ("/api/v1/explain", "image saliency")):
         operation = schema.get("paths", {}).get(path, {}).get("post", {})
         found = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
