@@ -41,11 +41,6 @@ class LabData:
         """What turns inputs into model inputs, saved in every variant folder: tokenizer or image processor."""
         return self.classifier.preprocessor
 
-    @property
-    def truncation(self) -> str:
-        """How the run cut long texts (head or head_tail); `encode` cuts them alike, through the classifier."""
-        return "head" if self.is_image else self.classifier.truncation
-
     def open(self, items: list[Any]) -> list[Any]:
         """Texts as they are; image items as PIL images."""
         return self.classifier.open(items)

@@ -158,7 +158,7 @@ def _measure_all(folders: dict[str, Path], lab: LabData, config: CompressionConf
                  log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     classifiers = {name: load_variant(folder, force=True) for name, folder in folders.items()}
     texts, labels = lab.splits["test"]
-    noun = "images" if lab.is_image else "texts"
+    noun = lab.classifier.spec.unit
     log(f"evaluating {len(classifiers)} models on {len(texts)} test {noun} (batch {config.batch_size}) ...")
     results = evaluate_interleaved(classifiers, texts, labels, config.batch_size)
     step = max(1, len(texts) // config.latency_texts)

@@ -49,15 +49,14 @@ def _encode_one(tokenizer: Any, text: str, max_tokens: int, truncation: str) -> 
         encoded = tokenizer(text, truncation=True, max_length=max_tokens, return_special_tokens_mask=True,
                             return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
         return encoded, bool(encoded.encodings[0].overflowing) if encoded.encodings else False
-    from tp.models.text_encoding import _special_frame, _without_length_warning, kept_positions
+    from tp.models.text_encoding import kept_positions, special_frame, untruncated
 
     # head_tail: the whole text with its offsets, then the positions training kept (special tokens included),
     # so each attribution lands on a token the model read, at its place in the text
-    _without_length_warning(tokenizer)
-    encoded = tokenizer(text, truncation=False, return_special_tokens_mask=True,
-                        return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
+    encoded = untruncated(tokenizer, text, return_special_tokens_mask=True,
+                          return_offsets_mapping=tokenizer.is_fast, return_tensors="pt")
     length = int(encoded["input_ids"].shape[1])
-    kept = torch.tensor(kept_positions(length, max_tokens, _special_frame(tokenizer)))
+    kept = torch.tensor(kept_positions(length, max_tokens, special_frame(tokenizer)))
     return {key: value[:, kept] for key, value in encoded.items()}, length > max_tokens
 
 

@@ -22,7 +22,7 @@ def head_tail(ids: list[int], budget: int) -> list[int]:
     return ids[:head] + ids[len(ids) - (budget - head):]
 
 
-def _special_frame(tokenizer: Any) -> tuple[int, int]:
+def special_frame(tokenizer: Any) -> tuple[int, int]:
     """How many special tokens the tokenizer puts before and after a text ([CLS] ... [SEP]: 1 and 1)."""
     inner = tokenizer("a", add_special_tokens=False)["input_ids"]
     framed = tokenizer("a")["input_ids"]
@@ -39,15 +39,16 @@ def kept_positions(length: int, max_length: int, frame: tuple[int, int]) -> list
 
 def _cut_head_tail(tokenizer: Any, full: list[list[int]], max_length: int) -> list[list[int]]:
     """Untruncated token ids cut the head_tail way, the special tokens around each text kept."""
-    frame = _special_frame(tokenizer)
+    frame = special_frame(tokenizer)
     return [[row[i] for i in kept_positions(len(row), max_length, frame)] for row in full]
 
 
-def _without_length_warning(tokenizer: Any) -> None:
-    """Tokenizing a long text untruncated warns once that it is too long for the model; it is cut next."""
+def untruncated(tokenizer: Any, texts: str | list[str], **options: Any) -> Any:
+    """`tokenizer(texts)` with nothing cut, without its warning that a text is too long (it is cut next)."""
     warned = getattr(tokenizer, "deprecation_warnings", None)
     if isinstance(warned, dict):
         warned["sequence-length-is-longer-than-the-specified-maximum"] = True
+    return tokenizer(texts, truncation=False, **options)
 
 
 def encode_texts(tokenizer: Any, texts: list[str], max_length: int, truncation: str = "head",
@@ -60,8 +61,7 @@ def encode_texts(tokenizer: Any, texts: list[str], max_length: int, truncation: 
                          return_tensors=return_tensors)
     from transformers import BatchEncoding
 
-    _without_length_warning(tokenizer)
-    ids = _cut_head_tail(tokenizer, tokenizer(texts, truncation=False)["input_ids"], max_length)
+    ids = _cut_head_tail(tokenizer, untruncated(tokenizer, texts)["input_ids"], max_length)
     encoded: dict[str, list[list[int]]] = {"input_ids": ids, "attention_mask": [[1] * len(row) for row in ids]}
     if "token_type_ids" in tokenizer.model_input_names:
         encoded["token_type_ids"] = [[0] * len(row) for row in ids]
@@ -72,8 +72,7 @@ def encode_texts(tokenizer: Any, texts: list[str], max_length: int, truncation: 
 
 def tokens_before_truncation(tokenizer: Any, texts: list[str]) -> list[int]:
     """How many tokens (special tokens included) each text has before any cut: which ones `max_length` cuts."""
-    _without_length_warning(tokenizer)
-    return [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    return [len(ids) for ids in untruncated(tokenizer, texts)["input_ids"]]
 
 
 def encode_with_flags(tokenizer: Any, texts: list[str], max_length: int,
@@ -87,6 +86,5 @@ def encode_with_flags(tokenizer: Any, texts: list[str], max_length: int,
         return ids, [length > max_length for length in tokens_before_truncation(tokenizer, texts)]
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation should be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
-    _without_length_warning(tokenizer)
-    full = tokenizer(texts, truncation=False)["input_ids"]  # one pass: the flags and the cut both come from it
+    full = untruncated(tokenizer, texts)["input_ids"]  # one pass: the flags and the cut both come from it
     return _cut_head_tail(tokenizer, full, max_length), [len(row) > max_length for row in full]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -32,11 +31,6 @@ def model_folder(source: str) -> Path:
     folder = Path(source).expanduser()
     return folder if folder.is_dir() else resolve_model_source(str(source)).path
 
-
-def model_task(folder: Path) -> str:
-    from tp.models.loading import folder_task
-
-    return folder_task(folder)
 
 
 def pick_device(requested: str, local_rank: int) -> str:
@@ -76,11 +70,6 @@ def pick_backend(requested: str, task: str, device: str, folder: Path, quantize:
                           f"{backend}: drop --quantize or pass --backend onnx.")
     return backend
 
-
-def cache_dir() -> Path:
-    from tp.serving.onnx_serving import default_cache_dir
-
-    return Path(os.environ["TP_CACHE_DIR"]).expanduser() if os.environ.get("TP_CACHE_DIR") else default_cache_dir()
 
 
 @dataclass
@@ -126,9 +115,9 @@ def load_predictor(source: str, folder: Path, backend: str, device: str, quantiz
 
     start = time.perf_counter()
     if backend == "onnx":
-        from tp.serving.onnx_serving import META_FILE, cache_key, load_onnx_classifier
+        from tp.serving.onnx_serving import META_FILE, cache_key, default_cache_dir, load_onnx_classifier
 
-        cache = cache_dir()
+        cache = default_cache_dir()
         if not (cache / "onnx" / f"{cache_key(folder, quantize)}-{quantize}" / META_FILE).is_file():
             print(f"exporting {source} to ONNX Runtime ({quantize if quantize != 'none' else 'fp32'}), once: later "
                   f"runs load it from {cache / 'onnx'}", file=sys.stderr)

@@ -63,12 +63,13 @@ def run_benchmark(model: str, rows: int, batch_size: int, backend: str, part_siz
     import torch
 
     from tp.evaluation.metrics import cpu_record
-    from tp.predict.backend import model_folder, model_task
+    from tp.models.loading import folder_task
+    from tp.predict.backend import model_folder
     from tp.predict.run import PredictConfig, predict
 
     if rows < 1 or rounds < 1:
         raise ConfigError(f"--rows and --rounds must be at least 1 (got {rows} and {rounds}).")
-    if model_task(model_folder(model)) != TEXT.name:
+    if folder_task(model_folder(model)) != TEXT.name:
         raise ConfigError(f"{model} is not a text classifier: the benchmark predicts BBC News texts.")
     frame = bbc_texts(rows)
     load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

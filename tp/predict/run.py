@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tp.errors import ConfigError
+from tp.models.loading import folder_task
 from tp.predict import processes
-from tp.predict.backend import Predictor, load_predictor, model_folder, model_task, pick_backend, pick_device
+from tp.predict.backend import Predictor, load_predictor, model_folder, pick_backend, pick_device
 from tp.predict.reader import Source, open_source
 from tp.predict.writer import PartStore, check_output
 from tp.tasks import IMAGE, TEXT
@@ -138,7 +139,7 @@ def predict(cfg: PredictConfig, notice: Callable[[str], None] | None = None) -> 
     if Path(cfg.output).expanduser().resolve() == Path(cfg.data).expanduser().resolve():
         raise ConfigError(f"--output {cfg.output} is the input file: name another file (it keeps every input column).")
     folder = model_folder(cfg.model)
-    task = model_task(folder)
+    task = folder_task(folder)
     column = cfg.image_column if task == IMAGE.name else cfg.text_column
     source = open_source(Path(cfg.data), task, column, cfg.part_size, cfg.encoding)
     _check_names(source, [], cfg)

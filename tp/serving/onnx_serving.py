@@ -39,6 +39,9 @@ SKIPPED = {".md", ".png", ".jpg", ".jpeg", ".gif", ".lock"}
 
 
 def default_cache_dir() -> Path:
+    """TP_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache) + tp."""
+    if os.environ.get("TP_CACHE_DIR"):
+        return Path(os.environ["TP_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "tp"
 

@@ -14,7 +14,7 @@ from tp.serving.batcher import MicroBatcher
 from tp.serving.inference import Scores
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
-from tp.tasks import IMAGE, TEXT
+from tp.tasks import IMAGE, TEXT, Task, task_named
 
 log = logging.getLogger("tp.serving")
 
@@ -91,8 +91,12 @@ class ServedModel:
         return self.spec.name
 
     @property
+    def task_spec(self) -> Task:
+        return task_named(self.task)
+
+    @property
     def is_image(self) -> bool:
-        return self.task == IMAGE.name
+        return self.task_spec.is_image
 
     def check_kind(self, images: bool) -> None:
         """InputError when a request sends texts to an image model, or images to a text model."""

@@ -28,7 +28,7 @@ from tp.serving.schemas import (
     PredictResponse,
 )
 from tp.serving.settings import ServerSettings
-from tp.tasks import IMAGE, task_named
+from tp.tasks import IMAGE
 
 router = APIRouter(prefix=API_PREFIX, tags=["inference"])
 
@@ -108,7 +108,7 @@ async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLA
     served = registry.get(request.model)
     images = isinstance(request.inputs, ImageInput)
     served.check_kind(images)
-    methods = task_named(served.task).explain_methods
+    methods = served.task_spec.explain_methods
     if request.method is not None and request.method not in methods:
         raise InputError(f"`method` {request.method!r} is for {'texts' if images else 'images'}: "
                          f"this {served.task} model takes {' or '.join(methods)}.")

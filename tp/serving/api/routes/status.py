@@ -22,7 +22,6 @@ from tp.serving.schemas import (
     RunWarning,
 )
 from tp.serving.served import ServedModel
-from tp.tasks import task_named
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
 protected = APIRouter(prefix=API_PREFIX, tags=["status"])  # behind the API key when one is set
@@ -72,7 +71,7 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
         limits=model_limits(served, settings),
         examples=[ImageExample(label=label, image=url) for label, url in served.examples],
         baselines={name: baseline_public(name, scores) for name, scores in served.baselines.items()},
-        explain_methods=list(task_named(served.task).explain_methods),
+        explain_methods=list(served.task_spec.explain_methods),
         warnings=[RunWarning(code=w["code"], severity=w["severity"], message=w["message"]) for w in served.warnings])
 
 
