@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tp.evaluation.reports import _pyplot, save_figure
+from tp.evaluation.reports import pyplot, save_figure
 from tp.files import write_json
 from tp.tasks import IMAGE
 
@@ -200,7 +200,7 @@ def update_card(readme: Path, section: str) -> None:
 
 def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | None = None) -> Path:
     """Left: size on disk vs accuracy, with the gate's floor; right: batch-1 latency p50 with p95 whiskers."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     for i, r in enumerate(table):
         color = {"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue")

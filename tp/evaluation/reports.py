@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never open a window
@@ -20,13 +20,13 @@ def save_figure(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
     """A labelled confusion matrix with counts in each cell."""
-    plt = _pyplot()
+    plt = pyplot()
     size = max(4.0, 0.6 * len(labels) + 2.5)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
@@ -45,7 +45,7 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path
 
 def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> Path:
     """Training loss per logged step, validation loss, accuracy and macro-F1 per evaluation."""
-    plt = _pyplot()
+    plt = pyplot()
     train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
     evals = [(e["step"], e["eval_loss"], e.get("eval_accuracy")) for e in log_history if "eval_loss" in e]
     f1 = [(e["step"], e["eval_macro_f1"]) for e in log_history if "eval_macro_f1" in e]

@@ -25,9 +25,9 @@ def search_table(rows: list[dict[str, Any]], winner: int) -> str:
 
 def plot_search(rows: list[dict[str, Any]], winner: int, path: Path) -> Path:
     """Validation macro-F1 per trial, coloured by method, the winner ringed."""
-    from tp.evaluation.reports import _pyplot, save_figure
+    from tp.evaluation.reports import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, colour in (("lora", "tab:blue"), ("full", "tab:orange")):
         points = [(r["trial"], r["validation_macro_f1"]) for r in rows
