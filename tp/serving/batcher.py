@@ -7,11 +7,16 @@ but run by themselves. Usually one worker per model; with `workers` > 1 several 
 (forward passes on a shared model are thread-safe), which keeps all cores busy with single-threaded
 torch when the CPU is shared. The queue is bounded: past `queue_limit` waiting items, `submit` raises
 OverloadedError at once.
+
+A request that is cancelled while it waits (its client went away) takes its items out of the queue: they
+cost no forward pass. One that waits past `timeout_s` gets ModelTimeoutError (a hung forward pass);
+a forward pass that raises gives each of its requests ModelFailedError, and the worker goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -20,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from tp.serving.errors import OverloadedError
+from tp.errors import TpError
+from tp.serving.errors import ModelFailedError, ModelTimeoutError, OverloadedError
 
 T = TypeVar("T")
 R = TypeVar("R")
+log = logging.getLogger("tp.serving")
 
 
 @dataclass
@@ -32,6 +39,22 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     item: Any = None
     solo: Callable[[], Any] | None = None  # set for a job that runs by itself, not in a batch
+    enqueued: float = 0.0  # time.perf_counter() when queued
+    started: float = 0.0  # when its batch began to run
+    seconds: float = 0.0  # how long its batch ran
+
+
+@dataclass
+class Timing:
+    """Where one request's time went (seconds): waiting for a batch (its slowest item), and running in one
+    (its batches' time, each counted once). Filled in by `submit` and `run_solo` when passed."""
+
+    queue_s: float = 0.0
+    inference_s: float = 0.0
+
+    def add(self, jobs: list[_Job]) -> None:
+        self.queue_s = max(job.started - job.enqueued for job in jobs)
+        self.inference_s = sum({job.started: job.seconds for job in jobs}.values())
 
 
 def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
@@ -43,23 +66,50 @@ def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -
         future.set_result(result)
 
 
+class BatcherEvents:
+    """What a MicroBatcher reports, called from its worker threads or the event loop (no-ops here; the server's
+    telemetry counts them)."""
+
+    def batch(self, size: int, seconds: float, results: list[Any]) -> None:
+        """A batch ran (`results` is empty when it failed)."""
+
+    def depth(self, depth: int) -> None:
+        """Items now waiting."""
+
+    def dropped(self, count: int) -> None:
+        """Items of cancelled (or timed-out) requests left out of every batch: no forward pass for them."""
+
+    def request(self, timing: Timing) -> None:
+        """A request was answered."""
+
+    def rejected(self) -> None:
+        """A request was refused: the queue was full."""
+
+    def failed(self) -> None:
+        """A batch or solo job raised."""
+
+    def timed_out(self) -> None:
+        """A request waited past timeout_s."""
+
+
 class MicroBatcher(Generic[T, R]):
     """Group items submitted from many coroutines into batches run by one worker thread."""
 
     def __init__(self, run_batch: Callable[[list[T]], list[R]], max_batch_size: int = 32,
                  max_wait_s: float = 0.005, queue_limit: int = 256, name: str = "model",
-                 on_batch: Callable[[int, float], None] | None = None,
-                 on_depth: Callable[[int], None] | None = None, workers: int = 1) -> None:
+                 events: BatcherEvents | None = None, workers: int = 1, timeout_s: float | None = None) -> None:
         if max_batch_size < 1 or queue_limit < 1 or max_wait_s < 0 or workers < 1:
             raise ValueError("max_batch_size, queue_limit and workers should be >= 1 and max_wait_s >= 0")
+        if timeout_s is not None and timeout_s <= 0:
+            raise ValueError("timeout_s should be > 0 (or None: no limit)")
         self.run_batch = run_batch
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self.queue_limit = queue_limit
         self.name = name
         self.workers = workers
-        self._on_batch = on_batch or (lambda size, seconds: None)
-        self._on_depth = on_depth or (lambda depth: None)
+        self.timeout_s = timeout_s
+        self.events = events or BatcherEvents()
         self._queue: deque[_Job] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -88,34 +138,73 @@ class MicroBatcher(Generic[T, R]):
             if thread.is_alive():
                 thread.join(timeout)
 
-    async def submit(self, items: list[T]) -> list[R]:
+    async def submit(self, items: list[T], timing: Timing | None = None) -> list[R]:
         """Results for `items`, in order, computed in batches shared with other requests."""
         if not items:
             return []
         loop = asyncio.get_running_loop()
         jobs = [_Job(loop.create_future(), loop, item=item) for item in items]
-        self._enqueue(jobs)
-        return list(await asyncio.gather(*(job.future for job in jobs)))
+        return list(await self._wait(jobs, timing))
 
-    async def run_solo(self, fn: Callable[[], R]) -> R:
+    async def run_solo(self, fn: Callable[[], R], timing: Timing | None = None) -> R:
         """Run `fn` by itself in a worker thread (it counts as one item against the queue limit)."""
         loop = asyncio.get_running_loop()
         job = _Job(loop.create_future(), loop, solo=fn)
-        self._enqueue([job])
-        return await job.future
+        (result,) = await self._wait([job], timing)
+        return result
+
+    async def _wait(self, jobs: list[_Job], timing: Timing | None) -> list[Any]:
+        """Queue `jobs` and wait for their results. Cancelled (the client went away) or past `timeout_s`,
+        the jobs still waiting leave the queue: nobody would read what they compute."""
+        self._enqueue(jobs)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                results = await asyncio.gather(*(job.future for job in jobs))
+        except TimeoutError:
+            self._withdraw(jobs)
+            self.events.timed_out()
+            raise ModelTimeoutError(
+                f"Model {self.name!r} did not answer within {self.timeout_s:g} s (TP_REQUEST_TIMEOUT_S): its "
+                f"forward pass is stuck or the queue is too long ({len(self._queue)} inputs waiting). Retry later; "
+                "if it keeps happening, the server log says which model and batch.") from None
+        except asyncio.CancelledError:
+            self._withdraw(jobs)
+            raise
+        timed = timing if timing is not None else Timing()
+        timed.add(jobs)
+        self.events.request(timed)
+        return results
+
+    def _withdraw(self, jobs: list[_Job]) -> None:
+        """Take `jobs` that no batch has taken yet out of the queue, and count them as dropped."""
+        with self._cond:
+            waiting = {id(job) for job in jobs}
+            kept = [job for job in self._queue if id(job) not in waiting]
+            dropped = len(self._queue) - len(kept)
+            if dropped:
+                self._queue = deque(kept)
+                self.events.depth(len(self._queue))
+        for job in jobs:
+            job.future.cancel()  # a job already in a batch: its result will be dropped
+        if dropped:
+            self.events.dropped(dropped)
 
     def _enqueue(self, jobs: list[_Job]) -> None:
         with self._cond:
             if self._stopping:
                 raise OverloadedError(f"Model {self.name!r} is shutting down: retry on another replica.")
+            now = time.perf_counter()
+            for job in jobs:
+                job.enqueued = now
             if len(self._queue) + len(jobs) > self.queue_limit:
                 wait = math.ceil(len(self._queue) * self._seconds_per_item)
+                self.events.rejected()
                 raise OverloadedError(
                     f"Model {self.name!r} is busy: {len(self._queue)} inputs are waiting (limit "
                     f"{self.queue_limit}). Retry after the Retry-After delay, or send fewer inputs at once.",
                     retry_after=wait)
             self._queue.extend(jobs)
-            self._on_depth(len(self._queue))
+            self.events.depth(len(self._queue))
             self._cond.notify()
 
     def _next_batch(self) -> list[_Job] | None:
@@ -149,7 +238,7 @@ class MicroBatcher(Generic[T, R]):
                     self._cond.wait(remaining)
                 if self._queue:
                     self._cond.notify()  # what is left is another worker's
-                self._on_depth(len(self._queue))
+                self.events.depth(len(self._queue))
                 self._running += len(batch)
                 return batch
             finally:
@@ -157,7 +246,9 @@ class MicroBatcher(Generic[T, R]):
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
-            live = [job for job in batch if not job.future.cancelled()]  # skip abandoned requests
+            live = [job for job in batch if not job.future.cancelled()]  # cancelled as the batch formed
+            if len(live) < len(batch):
+                self.events.dropped(len(batch) - len(live))
             if live:
                 self._run(live)
             with self._cond:
@@ -175,13 +266,22 @@ class MicroBatcher(Generic[T, R]):
                 results = list(self.run_batch([job.item for job in live]))
                 if len(results) != len(live):
                     raise RuntimeError(f"run_batch returned {len(results)} results for {len(live)} items")
-        except Exception as exc:  # delivered to each waiting request; the worker keeps going
+        except TpError as exc:  # tp's own errors say what they are (an input the model cannot take, ...)
             error = exc
+        except Exception as exc:  # delivered to each waiting request; the worker keeps going
+            what = "an explanation" if live[0].solo is not None else f"a batch of {len(live)} inputs"
+            log.exception("Model %r failed on %s", self.name, what)
+            self.events.failed()
+            error = ModelFailedError(f"Model {self.name!r} failed on {what} ({type(exc).__name__}: {exc}); the "
+                                     "server goes on serving. Retry; if it fails again, the server log has the "
+                                     "traceback.")
+            results = []
         seconds = time.perf_counter() - start
         if live[0].solo is None:
-            self._on_batch(len(live), seconds)
+            self.events.batch(len(live), seconds, results)
             self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
         for index, job in enumerate(live):
+            job.started, job.seconds = start, seconds
             result = None if error is not None else results[index]
             try:
                 job.loop.call_soon_threadsafe(_resolve, job.future, result, error)

@@ -1,5 +1,5 @@
 """Serving conditions the API layer maps to status codes: too large an input (413), and conditions that
-are not the client's fault (503 with Retry-After)."""
+are not the client's fault (503 with Retry-After; 500 for a failed forward pass, 504 past the timeout)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ class OverloadedError(UnavailableError):
 
 class NotReadyError(UnavailableError):
     """Models are still loading (or failed to load)."""
+
+
+class ModelFailedError(TpError):
+    """A model's forward pass raised: that request gets a 500 naming the model; the server goes on."""
+
+
+class ModelTimeoutError(TpError):
+    """A request waited longer than TP_REQUEST_TIMEOUT_S for its model: the API answers 504."""

@@ -8,6 +8,7 @@ compute on padding; the second preprocesses decoded images to one tensor and run
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ SHAPE_STEP = 16  # with few_shapes, sequence lengths are padded to a multiple of
 
 @dataclass(frozen=True)
 class Scores:
-    """Probabilities over the model's labels (label order) for one input, and whether it was cut (texts)."""
+    """Probabilities over the model's labels (label order) for one input, whether it was cut (texts), and the
+    tokens its row of the forward pass held, padding included (an image: its patches)."""
 
     probabilities: list[float]
     truncated: bool
+    tokens: int = 0
 
 
 def group_by_length(lengths: list[int], max_rows: int,
@@ -122,7 +125,7 @@ class TextInference:
 
     def __init__(self, model: Any, tokenizer: Any, max_tokens: int, max_rows: int, device: str = "cpu",
                  on_forward: Callable[[int, int], None] | None = None, few_shapes: bool = False,
-                 truncation: str = "head") -> None:
+                 truncation: str = "head", on_tokenized: Callable[[float], None] | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
@@ -131,6 +134,7 @@ class TextInference:
         self.device = device
         self.few_shapes = few_shapes
         self._on_forward = on_forward or (lambda rows, length: None)
+        self._on_tokenized = on_tokenized or (lambda seconds: None)  # a batch's tokenization and padding time
 
     def passes(self, lengths: list[int]) -> list[tuple[list[int], int]]:
         """(indices, padded length) of each forward pass over texts of `lengths` tokens.
@@ -153,18 +157,22 @@ class TextInference:
     def __call__(self, texts: list[str]) -> list[Scores]:
         import torch
 
+        began = time.perf_counter()
         ids, truncated = self.encode(texts)
+        batches = [(group, self.tokenizer.pad({"input_ids": [ids[i] for i in group]}, padding="max_length",
+                                              max_length=length, return_tensors="pt"))
+                   for group, length in self.passes([len(row) for row in ids])]
+        self._on_tokenized(time.perf_counter() - began)
         scores: list[Scores | None] = [None] * len(texts)
         with torch.inference_mode():
-            for group, length in self.passes([len(row) for row in ids]):
-                batch = self.tokenizer.pad({"input_ids": [ids[i] for i in group]}, padding="max_length",
-                                           max_length=length, return_tensors="pt")
+            for group, batch in batches:
                 batch = {key: value.to(self.device) for key, value in batch.items()}
                 logits = self.model(**batch).logits.float()
                 probabilities = torch.softmax(logits, dim=-1).cpu().tolist()
-                self._on_forward(len(group), int(batch["input_ids"].shape[1]))
+                length = int(batch["input_ids"].shape[1])
+                self._on_forward(len(group), length)
                 for row, index in enumerate(group):
-                    scores[index] = Scores(probabilities[row], truncated[index])
+                    scores[index] = Scores(probabilities[row], truncated[index], length)
         return scores  # type: ignore[return-value]
 
 
@@ -196,7 +204,7 @@ class ImageInference:
             dtype = getattr(self.model, "dtype", torch.float32)  # a bf16 model takes bf16 pixels
             logits = self.model(pixel_values=pixels.to(self.device, dtype=dtype)).logits.float()
         self._on_forward(len(images), self.tokens_per_image)
-        return [Scores(row, False) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
+        return [Scores(row, False, self.tokens_per_image) for row in torch.softmax(logits, dim=-1).cpu().tolist()]
 
 
 def ranked_labels(labels: list[str], probabilities: list[float], top_k: int | None = None) -> list[tuple[str, float]]:

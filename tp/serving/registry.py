@@ -16,8 +16,9 @@ from typing import Any
 from tp.errors import ConfigError, InputError
 from tp.models.classifier import read_run_info
 from tp.models.loading import folder_task
+from tp.serving.batcher import Timing
 from tp.serving.cpu_tuning import tune_cpu_after_loading
-from tp.serving.errors import NotReadyError, OverloadedError
+from tp.serving.errors import NotReadyError
 from tp.serving.images import example_data_urls, set_pillow_limit
 from tp.serving.inference import (
     ImageInference,
@@ -80,7 +81,8 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
                               on_forward=telemetry.forward_observer(spec.name),
                               few_shapes=settings.quantize == "bf16" and device == "cpu",  # oneDNN compiles per shape
-                              truncation=classifier.truncation)
+                              truncation=classifier.truncation,
+                              on_tokenized=telemetry.tokenization_observer(spec.name))
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     values = read_metrics_file(folder)
@@ -223,16 +225,12 @@ class ModelRegistry:
             raise NotReadyError("The models are still loading: retry in a few seconds (GET /api/v1/ready).", 2)
         return self.models[name]
 
-    async def classify(self, name: str | None, items: list[Any],
-                       images: bool = False) -> tuple[ServedModel, list[Scores]]:
+    async def classify(self, name: str | None, items: list[Any], images: bool = False,
+                       timing: Timing | None = None) -> tuple[ServedModel, list[Scores]]:
         """Scores for texts (or decoded images, `images=True`) from the model called `name`."""
         served = self.get(name)
         served.check_kind(images)
-        try:
-            return served, await served.classify(items)
-        except OverloadedError:
-            self.telemetry.rejected.labels(served.name).inc()
-            raise
+        return served, await served.classify(items, timing)
 
     def close(self) -> None:
         for served in self.models.values():

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import InputError
-from tp.serving.batcher import MicroBatcher
+from tp.serving.batcher import MicroBatcher, Timing
 from tp.serving.inference import Scores
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
@@ -106,10 +106,11 @@ class ServedModel:
                              f"{'images' if images else 'texts'}: send `inputs` as {send}, or pick another "
                              "model (GET /api/v1/models lists each model's task).")
 
-    async def classify(self, items: list[Any]) -> list[Scores]:
-        return await self.batcher.submit(items)
+    async def classify(self, items: list[Any], timing: Timing | None = None) -> list[Scores]:
+        return await self.batcher.submit(items, timing)
 
-    async def explain(self, item: Any, method: str | None, steps: int, target: str | None) -> dict[str, Any]:
+    async def explain(self, item: Any, method: str | None, steps: int, target: str | None,
+                      timing: Timing | None = None) -> dict[str, Any]:
         """Explain one text (a str) or one decoded image, with the fp32 weights, outside any batch."""
         if self.is_image:
             from tp.models.explain_image import explain_image
@@ -121,12 +122,12 @@ class ServedModel:
 
             job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
                           method or TEXT.default_explain_method, steps, target, self.info.get("truncation", "head"))
-        return await self.batcher.run_solo(job)
+        return await self.batcher.run_solo(job, timing)
 
 
 def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry,
                   workers: int) -> MicroBatcher:
     """The started micro-batcher of one served model, with its limits and telemetry hooks."""
     return MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                        settings.queue_limit, spec.name, on_batch=telemetry.batch_observer(spec.name),
-                        on_depth=telemetry.depth_observer(spec.name), workers=workers).start()
+                        settings.queue_limit, spec.name, telemetry.model_events(spec.name), workers,
+                        settings.request_timeout_s).start()

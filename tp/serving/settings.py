@@ -109,6 +109,15 @@ class ServerSettings(BaseSettings):
         description=f"Comma-separated image formats accepted (of {', '.join(IMAGE_FORMATS)}).")
     queue_limit: int = Field(256, ge=1, le=1_000_000,
                              description="Most inputs waiting per model; past it requests get 503.")
+    max_concurrent_requests: int = Field(
+        128, ge=1, le=100_000, description="Most model requests (POST /api/...) answered at once; past it they get "
+                                           "429 with Retry-After, before their body is read.")
+    request_timeout_s: float = Field(60.0, gt=0, le=86_400,
+                                     description="Longest a request waits for its model (queue and forward pass); "
+                                                 "past it the answer is 504.")
+    shutdown_timeout_s: float = Field(20.0, ge=0, le=3600,
+                                      description="On SIGTERM, how long requests already accepted have to finish "
+                                                  "(new ones get 503 meanwhile) before the server exits.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS (none by default).")
     api_key: SecretStr | None = Field(None, description="When set, the REST API and the demo require it.")
