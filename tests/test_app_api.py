@@ -206,3 +206,44 @@ def test_metrics_are_prometheus_text(client: httpx.Client) -> None:
                  "tp_queue_depth", "tp_forward_tokens_total", "tp_models_ready 1.0"):
         assert name in text
     assert 'route="/api/v1/predict",status="422"' in text and 'route="/api/v1/predict",status="200"' in text
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/predict", "/explain", "/models", "/health", "/metrics"])
+def test_undeclared_methods_get_405_with_allow(client: httpx.Client, method: str, path: str) -> None:
+    answer = client.request(method, f"{API}{path}", content=b"not even json", headers={"content-type": "text/plain"})
+    allowed = "POST" if path in ("/predict", "/explain") else "GET"
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == allowed and f"use {allowed}" in answer.json()["detail"]
+
+
+def test_a_body_that_is_not_utf8_gets_400_saying_so(client: httpx.Client) -> None:
+    latin1 = '{"inputs": "Café prices rose"}'.encode("latin-1")
+    answer = client.post(f"{API}/predict", content=latin1, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert "not UTF-8" in detail and "0xe9 at position 15" in detail and "encoded as UTF-8" in detail
+    utf16 = client.post(f"{API}/predict", content='{"inputs": "x"}'.encode("utf-16"),
+                        headers={"content-type": "application/json"})
+    assert utf16.status_code == 400 and "not UTF-8" in utf16.json()["detail"]
+
+
+def test_answers_say_where_their_time_went(client: httpx.Client) -> None:
+    answer = client.post(f"{API}/predict", json={"inputs": [TEXT, TEXT + " " + TEXT]})
+    assert answer.status_code == 200
+    queue, inference = int(answer.headers["x-queue-time"]), int(answer.headers["x-inference-time"])
+    assert 0 <= queue < 60_000 and 0 < inference < 60_000
+    short, long = (len(client.post(f"{API}/explain", json={"inputs": text}).json()["tokens"])
+                   for text in (TEXT, TEXT + " " + TEXT))  # [CLS] and [SEP] included
+    # one pass padded to the longer text, or (two idle workers split the request) one pass each
+    assert int(answer.headers["x-compute-tokens"]) in (2 * long, short + long)
+    explained = client.post(f"{API}/explain", json={"inputs": TEXT})
+    assert "x-inference-time" in explained.headers and "x-compute-tokens" not in explained.headers
+    text = client.get("/metrics").text  # at the root, where Prometheus looks by default
+    for name in ("tp_tokenization_duration_seconds_count", "tp_queue_duration_seconds_count",
+                 "tp_inference_duration_seconds_count", "tp_batch_tokens_count", "tp_batch_size_count",
+                 "tp_cancelled_inputs_total", "tp_admission_rejected_total", "tp_requests_in_flight"):
+        assert f"{name}" in text, name
+    limits = client.get(f"{API}/models").json()["limits"]
+    assert limits == {"max_concurrent_requests": 128, "queue_limit": 256, "max_request_bytes": 65536,
+                      "request_timeout_s": 60.0}

@@ -11,7 +11,7 @@ import pytest
 from tp.errors import ConfigError, InputError
 from tp.serving.api.errors import describe_validation_error
 from tp.serving.batcher import MicroBatcher
-from tp.serving.errors import OverloadedError
+from tp.serving.errors import ModelFailedError, OverloadedError
 from tp.serving.inference import group_by_length
 from tp.serving.settings import load_settings
 
@@ -122,6 +122,16 @@ def test_keep_freed_memory_tunes_glibc_unless_the_user_does(monkeypatch: pytest.
     assert keep_freed_memory() is False
 
 
+def test_malloc_arenas_are_capped_unless_the_user_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    from tp.serving.cpu_tuning import limit_malloc_arenas
+
+    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_malloc_arenas() is False
+
+
 def test_describe_validation_error_says_what_to_send() -> None:
     assert "not valid JSON" in describe_validation_error(
         {"type": "json_invalid", "loc": ("body", 7), "msg": "JSON decode error", "ctx": {"error": "Expecting value"}})
@@ -193,7 +203,7 @@ def test_batcher_delivers_errors_and_runs_solo_jobs() -> None:
     batcher = MicroBatcher(fail_on_negative, max_batch_size=8, max_wait_s=0.001, queue_limit=10).start()
 
     async def main() -> None:
-        with pytest.raises(ValueError, match="negative"):
+        with pytest.raises(ModelFailedError, match=r"'model' failed on a batch of 1 inputs \(ValueError: negative"):
             await batcher.submit([-1])
         assert await batcher.submit([1, 2]) == [1, 2]  # the worker survived
         assert await batcher.run_solo(lambda: threading.current_thread().name) == "tp-batcher-model-0"

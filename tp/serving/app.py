@@ -13,12 +13,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tp import __version__
+from tp.serving.api.admission import Admission, AdmissionMiddleware
 from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.errors import install_error_handlers
 from tp.serving.api.guards import BodyGuardMiddleware, MetricsMiddleware, RootPathMiddleware
 from tp.serving.api.openapi import install_openapi
-from tp.serving.api.routing import install_api_routes
+from tp.serving.api.responses import TIMING_HEADERS
+from tp.serving.api.routing import body_paths, install_api_routes
 from tp.serving.client import install_client
+from tp.serving.cpu_tuning import limit_malloc_arenas
 from tp.serving.demo_mount import install_placeholder, mount_when_loaded
 from tp.serving.lifecycle import stop_server
 from tp.serving.registry import ModelRegistry
@@ -48,6 +51,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The whole server as one ASGI app. Cheap: models load later, in the lifespan's background thread."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    limit_malloc_arenas()  # before the loader and batch threads start
     telemetry = Telemetry()
     registry = ModelRegistry(settings, telemetry)
 
@@ -63,15 +67,19 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="tp", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.registry, app.state.telemetry = settings, registry, telemetry
+    app.state.admission = admission = Admission(settings.max_concurrent_requests, telemetry)
     install_error_handlers(app)
     install_client(app, settings)  # the Vue client at /app: before the REST catch-all and the mount at "/"
     install_api_routes(app, api_key=settings.api_key is not None)
     install_openapi(app, settings, registry)
     # middleware: the last added runs first
-    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes, max_files=settings.max_items)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes, max_files=settings.max_items,
+                       body_paths=body_paths())
+    app.add_middleware(AdmissionMiddleware, admission=admission)  # before the body is read; inside CORS
     # always installed, so Gradio adds no CORS policy of its own; no origins configured = none allowed
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "X-API-Key", "Authorization"], expose_headers=["Retry-After"])
+                       allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+                       expose_headers=["Retry-After", *TIMING_HEADERS])
     app.add_middleware(MetricsMiddleware, telemetry=telemetry)
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
@@ -83,10 +91,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
 def run(app: FastAPI) -> None:
     """Serve `app` with uvicorn on the configured host and port (what `python app.py` does)."""
-    import uvicorn
+    from tp.serving.shutdown import serve
 
     settings: ServerSettings = app.state.settings
     log.info("Serving %s on http://%s:%d%s/", ", ".join(s.name for s in settings.specs), settings.host,
              settings.port, settings.root_path)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=10)
+    serve(app, settings.host, settings.port, settings.log_level, settings.shutdown_timeout_s)

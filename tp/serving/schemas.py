@@ -214,6 +214,16 @@ class ModelLimits(Answer):
                                                               "models; null for text models).")
 
 
+class ServerLimits(Answer):
+    """What the whole server takes at once, and how long it waits (the answer past each limit)."""
+
+    max_concurrent_requests: int = Field(description="Most model requests (POST /predict, /explain) answered at "
+                                                     "once; past it 429 with Retry-After.")
+    queue_limit: int = Field(description="Most inputs waiting per model; past it 503 with Retry-After.")
+    max_request_bytes: int = Field(description="Largest request body in bytes; past it 413.")
+    request_timeout_s: float = Field(description="Longest a request waits for its model; past it 504.")
+
+
 class ImageExample(BaseModel):
     label: str = Field(description="The label this example shows.")
     image: str = Field(description="The image as a data URL (`data:image/png;base64,...`).")
@@ -273,6 +283,7 @@ class ModelPublic(Answer):
 class ModelsResponse(BaseModel):
     default: str
     models: list[ModelPublic]
+    limits: ServerLimits
 
 
 class HealthResponse(BaseModel):

@@ -89,6 +89,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (text exposition format), where Prometheus scrapes by default */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/predict": {
         parameters: {
             query?: never;
@@ -519,6 +536,7 @@ export interface components {
             default: string;
             /** Models */
             models: components["schemas"]["ModelPublic"][];
+            limits: components["schemas"]["ServerLimits"];
         };
         /**
          * PredictRequest
@@ -615,6 +633,32 @@ export interface components {
              * @description What was measured and what to try.
              */
             message: string;
+        };
+        /**
+         * ServerLimits
+         * @description What the whole server takes at once, and how long it waits (the answer past each limit).
+         */
+        ServerLimits: {
+            /**
+             * Max Concurrent Requests
+             * @description Most model requests (POST /predict, /explain) answered at once; past it 429 with Retry-After.
+             */
+            max_concurrent_requests: number;
+            /**
+             * Queue Limit
+             * @description Most inputs waiting per model; past it 503 with Retry-After.
+             */
+            queue_limit: number;
+            /**
+             * Max Request Bytes
+             * @description Largest request body in bytes; past it 413.
+             */
+            max_request_bytes: number;
+            /**
+             * Request Timeout S
+             * @description Longest a request waits for its model; past it 504.
+             */
+            request_timeout_s: number;
         };
         /** TokenPublic */
         TokenPublic: {
@@ -720,9 +764,11 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Models still loading, or the queue is full: retry after the Retry-After header's delay. */
+            /** @description Models still loading, the model's queue is full, or the server is shutting down: retry after the Retry-After header's delay. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -807,9 +853,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Models still loading, or the queue is full: retry after the Retry-After header's delay. */
+            /** @description Models still loading, the model's queue is full, or the server is shutting down: retry after the Retry-After header's delay. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -819,6 +867,35 @@ export interface operations {
         };
     };
     metrics_api_v1_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description Missing or wrong API key (only when the server sets TP_API_KEY). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -874,10 +951,25 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description Milliseconds the request's inputs waited for a batch. */
+                    "x-queue-time"?: number;
+                    /** @description Milliseconds its batches ran (tokenization and forward passes). */
+                    "x-inference-time"?: number;
+                    /** @description Tokens its inputs took in the forward passes, padding included (images: patches); not sent by /explain. */
+                    "x-compute-tokens"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PredictResponse"];
+                };
+            };
+            /** @description The body is not UTF-8. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
             /** @description Missing or wrong API key (only when the server sets TP_API_KEY). */
@@ -916,8 +1008,39 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Models still loading, or the queue is full: retry after the Retry-After header's delay. */
+            /** @description TP_MAX_CONCURRENT_REQUESTS requests are in flight: retry after the Retry-After delay. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's forward pass failed on this request: the detail names the model; the server goes on. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Models still loading, the model's queue is full, or the server is shutting down: retry after the Retry-After header's delay. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model did not answer within TP_REQUEST_TIMEOUT_S. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -959,10 +1082,25 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description Milliseconds the request's inputs waited for a batch. */
+                    "x-queue-time"?: number;
+                    /** @description Milliseconds its batches ran (tokenization and forward passes). */
+                    "x-inference-time"?: number;
+                    /** @description Tokens its inputs took in the forward passes, padding included (images: patches); not sent by /explain. */
+                    "x-compute-tokens"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExplainResponse"] | components["schemas"]["ImageExplainResponse"];
+                };
+            };
+            /** @description The body is not UTF-8. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
             /** @description Missing or wrong API key (only when the server sets TP_API_KEY). */
@@ -1001,8 +1139,39 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Models still loading, or the queue is full: retry after the Retry-After header's delay. */
+            /** @description TP_MAX_CONCURRENT_REQUESTS requests are in flight: retry after the Retry-After delay. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's forward pass failed on this request: the detail names the model; the server goes on. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Models still loading, the model's queue is full, or the server is shutting down: retry after the Retry-After header's delay. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model did not answer within TP_REQUEST_TIMEOUT_S. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

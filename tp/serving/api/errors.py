@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tp.errors import InputError, TpError
-from tp.serving.errors import TooLargeError, UnavailableError
+from tp.serving.errors import ModelFailedError, ModelTimeoutError, TooLargeError, UnavailableError
 
 log = logging.getLogger("tp.serving")
 EXAMPLE_BODY = '{"inputs": "some text"}'
@@ -69,6 +69,10 @@ async def tp_handler(request: Request, exc: TpError) -> JSONResponse:
         return _error(422, str(exc))
     if isinstance(exc, UnavailableError):
         return _error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, ModelTimeoutError):
+        return _error(504, str(exc))
+    if isinstance(exc, ModelFailedError):  # the batcher logged the traceback; the detail names the model
+        return _error(500, str(exc))
     log.error("Request %s %s failed: %s", request.method, request.url.path, exc)
     return _error(500, f"The server could not answer: {exc}")
 

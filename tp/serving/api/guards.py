@@ -13,11 +13,11 @@ from typing import Any
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tp.serving.api.admission import CLIENT_GONE, call_until_disconnect
 from tp.serving.api.multipart import UPLOAD_ROUTES, UploadError, form_as_json
 from tp.serving.telemetry import Telemetry
 
-API_PREFIX = "/api/"
-BODY_METHODS = ("POST", "PUT", "PATCH")
+BODY_METHODS = ("POST",)  # the only method with a body the API declares; others get their 405 from routing
 
 
 async def send_json(send: Send, status: int, detail: str) -> None:
@@ -38,6 +38,17 @@ def is_json(content_type: str) -> bool:
     return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+def not_utf8(body: bytes) -> str | None:
+    """What is wrong with a JSON body that is not UTF-8 (None when it is)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return (f"The body is not UTF-8: byte 0x{body[error.start]:02x} at position {error.start} cannot start a "
+                "UTF-8 character. Send the JSON encoded as UTF-8 (characters outside ASCII may also be written as "
+                "\\uXXXX escapes).")
+    return None
+
+
 class RootPathMiddleware:
     """Behind a proxy at a sub-path: generated URLs (docs, Gradio assets) carry the prefix."""
 
@@ -51,11 +62,14 @@ class RootPathMiddleware:
 
 
 class BodyGuardMiddleware:
-    """On /api/*: JSON bodies (or image uploads where a route takes them) only (415), at most `max_bytes`
-    of them (413), before any parsing. An upload is then handed on as its JSON equivalent."""
+    """On the API's POST routes: JSON bodies (or image uploads where a route takes them) only (415), at most
+    `max_bytes` of them (413), in UTF-8 (400), before any parsing. An upload is then handed on as its JSON
+    equivalent, and the request is cancelled if its client goes away."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_files: int = 64) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_files: int = 64,
+                 body_paths: frozenset[str] = frozenset()) -> None:
         self.app, self.max_bytes, self.max_files = app, max_bytes, max_files
+        self.body_paths = body_paths  # the POST routes; any other path gets its 404 or 405 from routing
 
     def _too_large(self, size: int | str) -> str:
         return (f"The request body is {size} bytes; the limit is {self.max_bytes} (TP_MAX_REQUEST_BYTES): "
@@ -63,7 +77,7 @@ class BodyGuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] not in BODY_METHODS
-                or not get_route_path(scope).startswith(API_PREFIX)):
+                or get_route_path(scope).rstrip("/") not in self.body_paths):
             await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
@@ -85,6 +99,7 @@ class BodyGuardMiddleware:
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
+                scope[CLIENT_GONE] = True
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
@@ -92,7 +107,7 @@ class BodyGuardMiddleware:
                 await send_json(send, 413, self._too_large(f"over {self.max_bytes}"))
                 return
             more = message.get("more_body", False)
-        body, sent = b"".join(chunks), False
+        body = b"".join(chunks)
         if upload:
             try:
                 body = await form_as_json(scope, body, bool(uploads), self.max_files)
@@ -103,15 +118,10 @@ class BodyGuardMiddleware:
             scope["headers"] = [*(item for item in scope["headers"]
                                   if item[0].lower() not in (b"content-type", b"content-length")),
                                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()  # after the body: wait for disconnect as usual
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        elif (problem := not_utf8(body)) is not None:
+            await send_json(send, 400, problem)
+            return
+        await call_until_disconnect(self.app, scope, body, receive, send)
 
 
 def route_label(scope: Scope) -> str:
@@ -144,5 +154,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             route = route_label(scope)
-            self.telemetry.requests.labels(route, scope["method"], str(status)).inc()
+            shown = "499" if scope.get(CLIENT_GONE) else str(status)  # nginx's "client closed request"
+            self.telemetry.requests.labels(route, scope["method"], shown).inc()
             self.telemetry.latency.labels(route).observe(time.perf_counter() - start)

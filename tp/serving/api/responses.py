@@ -1,4 +1,4 @@
-"""Documented error answers, so the OpenAPI document lists every status a client can get."""
+"""Documented answers, so the OpenAPI document lists every status (and header) a client can get."""
 
 from __future__ import annotations
 
@@ -6,19 +6,37 @@ from typing import Any
 
 from tp.serving.schemas import ErrorPublic
 
+# timing headers of a model's answer, as text-embeddings-inference sends them (milliseconds; tokens)
+TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-compute-tokens")
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorPublic, "description": description}
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"model": ErrorPublic, "description": description, **({"headers": headers} if headers else {})}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: _error("Missing or wrong API key (only when the server sets TP_API_KEY)."),
-    503: _error("Models still loading, or the queue is full: retry after the Retry-After header's delay."),
+    503: _error("Models still loading, the model's queue is full, or the server is shutting down: retry after "
+                "the Retry-After header's delay.", RETRY_AFTER),
 }
+TIMED = {"headers": {
+    "x-queue-time": {"description": "Milliseconds the request's inputs waited for a batch.",
+                     "schema": {"type": "integer"}},
+    "x-inference-time": {"description": "Milliseconds its batches ran (tokenization and forward passes).",
+                         "schema": {"type": "integer"}},
+    "x-compute-tokens": {"description": "Tokens its inputs took in the forward passes, padding included (images: "
+                                        "patches); not sent by /explain.", "schema": {"type": "integer"}},
+}}
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: TIMED,
     **ERRORS,
+    400: _error("The body is not UTF-8."),
     413: _error("The body is larger than TP_MAX_REQUEST_BYTES, or an image is larger than TP_MAX_IMAGE_BYTES."),
     415: _error("The body is not sent as application/json (nor, on /predict and /explain, as "
                 "multipart/form-data)."),
     422: _error("The body is invalid: the detail says which field and how to fix it."),
+    429: _error("TP_MAX_CONCURRENT_REQUESTS requests are in flight: retry after the Retry-After delay.", RETRY_AFTER),
+    500: _error("The model's forward pass failed on this request: the detail names the model; the server goes on."),
+    504: _error("The model did not answer within TP_REQUEST_TIMEOUT_S."),
 }

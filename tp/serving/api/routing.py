@@ -9,8 +9,10 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import require_api_key
 from tp.serving.api.routes import classify, status
 
-PROTECTED = (status.protected, classify.router)
+PROTECTED = (status.protected, status.scrape, classify.router)
 ROUTERS = (status.router, *PROTECTED)
+# every method a client may send (QUERY: the new safe method with a body); undeclared ones get 405 with Allow
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "QUERY"]
 
 
 def install_api_routes(app: FastAPI, api_key: bool) -> None:
@@ -21,11 +23,18 @@ def install_api_routes(app: FastAPI, api_key: bool) -> None:
     app.include_router(status.router)
     for router in PROTECTED:
         app.include_router(router, dependencies=[Depends(require_api_key)] if api_key else [])
-    app.add_api_route("/api/{path:path}", unknown_api_route, include_in_schema=False,
-                      methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    app.add_api_route("/api/{path:path}", unknown_api_route, include_in_schema=False, methods=ANY_METHOD)
+    app.add_api_route("/metrics", unknown_api_route, include_in_schema=False,
+                      methods=[method for method in ANY_METHOD if method != "GET"])
 
 
-async def unknown_api_route(request: Request, path: str) -> None:
+def body_paths() -> frozenset[str]:
+    """The API's routes that take a body (POST): the only ones whose bodies the body guard reads."""
+    return frozenset(route.path for router in ROUTERS for route in router.routes
+                     if "POST" in (getattr(route, "methods", None) or ()))
+
+
+async def unknown_api_route(request: Request) -> None:
     allowed = sorted({method for router in ROUTERS for route in router.routes
                       if route.matches(request.scope)[0] == Match.PARTIAL
                       for method in (getattr(route, "methods", None) or ())})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 from starlette.concurrency import run_in_threadpool
 
 from tp.errors import InputError
@@ -12,6 +12,7 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, Settings
 from tp.serving.api.multipart import form_schema
 from tp.serving.api.responses import BODY_ERRORS
+from tp.serving.batcher import Timing
 from tp.serving.images import decode_images, image_limits
 from tp.serving.inference import Scores, ranked_labels
 from tp.serving.schemas import (
@@ -67,6 +68,14 @@ async def images_of(items: list[ImageInput], settings: ServerSettings, one: bool
     return await run_in_threadpool(decode_images, [item.image for item in items], image_limits(settings), one)
 
 
+def timing_headers(response: Response, timing: Timing, tokens: int | None = None) -> None:
+    """x-queue-time and x-inference-time (ms), and x-compute-tokens when known (TIMING_HEADERS)."""
+    response.headers["x-queue-time"] = str(round(1000 * timing.queue_s))
+    response.headers["x-inference-time"] = str(round(1000 * timing.inference_s))
+    if tokens is not None:
+        response.headers["x-compute-tokens"] = str(tokens)
+
+
 def to_prediction(labels: list[str], scores: Scores, top_k: int | None) -> Prediction:
     ranked = ranked_labels(labels, scores.probabilities, top_k)
     return Prediction(label=ranked[0][0], score=ranked[0][1], truncated=scores.truncated,
@@ -80,16 +89,18 @@ def to_prediction(labels: list[str], scores: Scores, top_k: int | None) -> Predi
                          "the other kind is a 422. Concurrent requests share forward passes (micro-batching). "
                          + UPLOADS)
 async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
-                  registry: Registry, settings: Settings) -> PredictResponse:
+                  registry: Registry, settings: Settings, response: Response) -> PredictResponse:
     items = request.items
     settings.check_items(items)
     images = isinstance(items[0], ImageInput)
     registry.get(request.model).check_kind(images)  # before any decoding: a quick 422 for the wrong kind
+    timing = Timing()
     if images:
-        served, scores = await registry.classify(request.model, await images_of(items, settings), images=True)
+        served, scores = await registry.classify(request.model, await images_of(items, settings), True, timing)
     else:
         settings.check_texts(items)
-        served, scores = await registry.classify(request.model, items)
+        served, scores = await registry.classify(request.model, items, timing=timing)
+    timing_headers(response, timing, sum(row.tokens for row in scores))
     return PredictResponse(model=served.name,
                            predictions=[to_prediction(served.labels, row, request.top_k) for row in scores])
 
@@ -104,7 +115,7 @@ async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDI
                          "goes as `multipart/form-data`: one file part named `files`, optional form fields "
                          "`model`, `method`, `target`.")
 async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLAIN_EXAMPLES)],
-                  registry: Registry, settings: Settings) -> ExplainAnswer:
+                  registry: Registry, settings: Settings, response: Response) -> ExplainAnswer:
     served = registry.get(request.model)
     images = isinstance(request.inputs, ImageInput)
     served.check_kind(images)
@@ -114,8 +125,10 @@ async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLA
                          f"this {served.task} model takes {' or '.join(methods)}.")
     if images:
         (image,) = await images_of([request.inputs], settings, one=True)
-        result = await served.explain(image, request.method, request.steps, request.target)
+        result = await served.explain(image, request.method, request.steps, request.target, timing := Timing())
+        timing_headers(response, timing)
         return ImageExplainResponse(model=served.name, **result)
     settings.check_texts([request.inputs])
-    result = await served.explain(request.inputs, request.method, request.steps, request.target)
+    result = await served.explain(request.inputs, request.method, request.steps, request.target, timing := Timing())
+    timing_headers(response, timing)
     return ExplainResponse(model=served.name, **result)

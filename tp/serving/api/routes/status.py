@@ -20,11 +20,13 @@ from tp.serving.schemas import (
     ModelsResponse,
     ReadyResponse,
     RunWarning,
+    ServerLimits,
 )
 from tp.serving.served import ServedModel
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
 protected = APIRouter(prefix=API_PREFIX, tags=["status"])  # behind the API key when one is set
+scrape = APIRouter(tags=["status"])  # /metrics at the root, where Prometheus looks by default (same key rule)
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -79,10 +81,14 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
                responses=ERRORS)
 async def models(registry: Registry, settings: Settings) -> ModelsResponse:
     served = [registry.get(name) for name in registry.names]
-    return ModelsResponse(default=registry.default,
+    limits = ServerLimits(max_concurrent_requests=settings.max_concurrent_requests, queue_limit=settings.queue_limit,
+                          max_request_bytes=settings.max_request_bytes, request_timeout_s=settings.request_timeout_s)
+    return ModelsResponse(default=registry.default, limits=limits,
                           models=[model_public(m, settings, m.name == registry.default) for m in served])
 
 
+@scrape.get("/metrics", summary="Prometheus metrics (text exposition format), where Prometheus scrapes by default",
+            response_class=Response, responses={200: {"content": {"text/plain": {}}}, 401: ERRORS[401]})
 @protected.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response,
                responses={200: {"content": {"text/plain": {}}}, 401: ERRORS[401]})
 async def metrics(telemetry: TelemetryDep) -> Response:
