@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # mallopt parameters, from glibc's malloc.h
 MALLOC_KEEP_BYTES = 1 << 30
 MALLOC_ARENAS = 2
+TRIM_EVERY_S = 60.0
 
 
 def _glibc_untuned() -> bool:
@@ -52,12 +55,39 @@ def keep_freed_memory(keep_bytes: int = MALLOC_KEEP_BYTES) -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, keep_bytes)) and bool(libc.mallopt(M_TRIM_THRESHOLD, keep_bytes))
 
 
+def trim_now_and_then(every_s: float = TRIM_EVERY_S) -> threading.Thread:
+    """A daemon thread that hands the whole pages malloc holds free back to the OS (glibc's malloc_trim) every
+    `every_s` seconds.
+
+    What keep_freed_memory keeps is reused by the next forward pass, but blocks freed between shapes that no
+    later allocation fits pile up: with it alone (2 arenas), a 30-minute soak's RSS rose in steps, +5.5% after
+    the 5-minute warm-up (flat from minute 14); with a trim a minute, +4.4% (1,042 -> 1,088 MB). A trim costs
+    the next pass its page faults once, not every pass: measured, the trim took 8 ms and the batch after it
+    (32 texts, 256 tokens, fp32) 0.826 s against 0.785 s, so once a minute it is under 0.1% of the time.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+
+    def run() -> None:
+        while True:
+            time.sleep(every_s)
+            libc.malloc_trim(0)
+
+    thread = threading.Thread(target=run, name="tp-malloc-trim", daemon=True)
+    thread.start()
+    return thread
+
+
 def tune_cpu_after_loading(quantize: str, device: str, serves_text: bool) -> None:
     """Once the models have loaded (so the loading's large temporaries still went back to the OS): keep freed
-    activations for the next pass, and advise bf16 where AMX would run it much faster than the fp32 served."""
+    activations for the next pass (trimming what piles up once a minute), and advise bf16 where AMX would run
+    it much faster than the fp32 served."""
     log = logging.getLogger("tp.serving")
     if device == "cpu" and not keep_freed_memory():
         log.info("malloc left as it is (MALLOC_*_ or GLIBC_TUNABLES set, or not glibc)")
+    elif device == "cpu":
+        trim_now_and_then()
     if serves_text and (advice := precision_advice(quantize, device)):
         log.info(advice)
 
