@@ -47,7 +47,8 @@ def test_health_ready_and_models(client: httpx.Client) -> None:
     assert {"majority", "tfidf_logreg"} <= set(model["baselines"])  # judged on its recorded split
     assert all(w["severity"] == "warning" for w in model["warnings"])  # it learned: at most below TF-IDF
     assert model["limits"] == {"max_items": 16, "max_chars": 5000, "max_tokens": 256, "max_batch_size": 32,
-                               "max_image_bytes": None, "max_image_pixels": None, "image_formats": None}
+                               "max_batch_tokens": 8192, "max_image_bytes": None, "max_image_pixels": None,
+                               "image_formats": None}
 
 
 def test_auto_backend_moves_fp32_batches_to_torch(client: httpx.Client) -> None:

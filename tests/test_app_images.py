@@ -66,7 +66,7 @@ def test_models_lists_the_image_model_with_its_limits(client: httpx.Client) -> N
     model = models[IMAGE_MODEL]
     assert model["task"] == "image-classification" and model["labels"] == ["cat", "dog", "bird"]
     assert model["limits"] == {"max_items": 16, "max_chars": None, "max_tokens": None, "max_batch_size": 32,
-                               "max_image_bytes": 20000, "max_image_pixels": 250000,
+                               "max_batch_tokens": 8192, "max_image_bytes": 20000, "max_image_pixels": 250000,
                                "image_formats": ["PNG", "JPEG", "WEBP", "GIF", "BMP"]}
     assert model["examples"] == []  # the fixture's folder has no examples/
 

@@ -82,7 +82,8 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
                               on_forward=telemetry.forward_observer(spec.name),
                               few_shapes=settings.quantize == "bf16" and device == "cpu",  # oneDNN compiles per shape
                               truncation=classifier.truncation,
-                              on_tokenized=telemetry.tokenization_observer(spec.name))
+                              on_tokenized=telemetry.tokenization_observer(spec.name),
+                              max_batch_tokens=settings.max_batch_tokens)
     inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     values = read_metrics_file(folder)
@@ -110,7 +111,8 @@ def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], fol
     model.requires_grad_(False)
     served = reduce_precision(model, settings.quantize, device)
     inference = ImageInference(served, classifier.preprocessor, device,
-                               on_forward=telemetry.forward_observer(spec.name))
+                               on_forward=telemetry.forward_observer(spec.name),
+                               max_batch_tokens=settings.max_batch_tokens)
     inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     info.setdefault("task", IMAGE.name)

@@ -206,6 +206,8 @@ class ModelLimits(Answer):
     max_tokens: int | None = Field(description="Tokens kept per text; longer texts are cut and flagged "
                                                "(null for image models).")
     max_batch_size: int = Field(description="Most inputs in one forward pass.")
+    max_batch_tokens: int = Field(description="Most tokens, padding included, in one forward pass (a single text "
+                                              "is never split; images count their patches).")
     max_image_bytes: int | None = Field(None, description="Largest image file in bytes (image models; "
                                                           "null for text models); past it 413.")
     max_image_pixels: int | None = Field(None, description="Most pixels (width x height) per image (image "

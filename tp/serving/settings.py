@@ -91,6 +91,13 @@ class ServerSettings(BaseSettings):
     client_dir: Path | None = Field(None, description="The Vue client's build (vue-client/dist), served at /app; "
                                                       "app.py sets it to its checkout's build.")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most inputs (texts or images) in one forward pass.")
+    max_batch_tokens: int = Field(8192, ge=16, le=10_000_000,
+                                  description="Most tokens, padding included, in one forward pass (rows x the "
+                                              "longest row; an image counts its patches), as TEI's "
+                                              "max_batch_tokens: bounds a pass's memory when long texts come in "
+                                              "large batches. A single text is never split. 32 texts of 512 "
+                                              "tokens on a CPU: one pass +599 MB at 12.3 texts/s, two passes "
+                                              "of 8,192 +287 MB at 15.3 texts/s.")
     max_batch_wait_ms: float = Field(5.0, ge=0, le=10_000, description="How long a batch waits to fill up.")
     max_items: int = Field(64, ge=1, le=10_000, description="Most inputs (texts or images) in one request.")
     max_chars: int = Field(50_000, ge=1, le=10_000_000, description="Most characters in one text.")

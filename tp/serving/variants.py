@@ -92,12 +92,14 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
         from PIL import Image
 
         inference = ImageInference(classifier.model, preprocessor, "cpu",
-                                   on_forward=telemetry.forward_observer(spec.name))
+                                   on_forward=telemetry.forward_observer(spec.name),
+                                   max_batch_tokens=settings.max_batch_tokens)
         inference([Image.new("RGB", (32, 32))])
     else:
         inference = TextInference(classifier.model, preprocessor, max_tokens, settings.max_batch_size, "cpu",
                                   on_forward=telemetry.forward_observer(spec.name), truncation=classifier.truncation,
-                                  on_tokenized=telemetry.tokenization_observer(spec.name))
+                                  on_tokenized=telemetry.tokenization_observer(spec.name),
+                                  max_batch_tokens=settings.max_batch_tokens)
         inference(["warm-up"])
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     explain_model = source_run_model(folder) or NoExplanation(spec.name, record["method"])

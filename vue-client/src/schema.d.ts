@@ -447,6 +447,11 @@ export interface components {
              */
             max_batch_size: number;
             /**
+             * Max Batch Tokens
+             * @description Most tokens, padding included, in one forward pass (a single text is never split; images count their patches).
+             */
+            max_batch_tokens: number;
+            /**
              * Max Image Bytes
              * @description Largest image file in bytes (image models; null for text models); past it 413.
              */

@@ -46,7 +46,8 @@ async def ready(registry: Registry) -> ReadyResponse:
 
 
 def model_limits(served: ServedModel, settings: Settings) -> ModelLimits:
-    common = {"max_items": settings.max_items, "max_batch_size": settings.max_batch_size}
+    common = {"max_items": settings.max_items, "max_batch_size": settings.max_batch_size,
+              "max_batch_tokens": settings.max_batch_tokens}
     if served.is_image:
         return ModelLimits(**common, max_chars=None, max_tokens=None, max_image_bytes=settings.max_image_bytes,
                            max_image_pixels=settings.max_image_pixels, image_formats=settings.image_formats)
