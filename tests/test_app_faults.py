@@ -115,10 +115,14 @@ def test_a_hung_forward_pass_answers_504_and_the_server_recovers(live) -> None:
         began = time.monotonic()
         answer = httpx.post(f"{url}{API}/predict", json=png_body(), timeout=30)
         waited = time.monotonic() - began
+        time.sleep(0.2)  # the pass began just after the request: now it is surely past the timeout
+        ready = httpx.get(f"{url}{API}/ready")  # still hung: an orchestrator should route around it
         release.set()
+    assert ready.status_code == 503 and "'vit' has been running one forward pass" in ready.json()["detail"]
     assert answer.status_code == 504 and 1.5 <= waited < 10
     assert "Model 'vit' did not answer within 1.5 s (TP_REQUEST_TIMEOUT_S)" in answer.json()["detail"]
-    until(lambda: app.state.registry.models["vit"].batcher._running == 0)
+    until(lambda: app.state.registry.models["vit"].batcher.longest_running_s() == 0)
+    assert httpx.get(f"{url}{API}/ready").status_code == 200
     assert httpx.post(f"{url}{API}/predict", json=png_body()).status_code == 200
     assert metric(url, 'tp_request_timeouts_total{model="vit"}') == 1
 

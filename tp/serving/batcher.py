@@ -116,8 +116,15 @@ class MicroBatcher(Generic[T, R]):
         self._idle = 0  # workers waiting for work (inside _next_batch)
         self._running = 0  # items in the batches being run
         self._seconds_per_item = 0.05  # running estimate, for Retry-After
+        self._running_since: dict[int, float] = {}  # worker thread id -> when its batch (or solo job) began
         self._threads = [threading.Thread(target=self._work, name=f"tp-batcher-{name}-{index}", daemon=True)
                          for index in range(workers)]
+
+    def longest_running_s(self) -> float:
+        """How long the oldest batch (or solo job) in flight has been running, in seconds (0 when none): a
+        forward pass that hangs shows here."""
+        now = time.monotonic()
+        return max((now - began for began in list(self._running_since.values())), default=0.0)
 
     @property
     def depth(self) -> int:
@@ -250,7 +257,11 @@ class MicroBatcher(Generic[T, R]):
             if len(live) < len(batch):
                 self.events.dropped(len(batch) - len(live))
             if live:
-                self._run(live)
+                self._running_since[threading.get_ident()] = time.monotonic()
+                try:
+                    self._run(live)
+                finally:
+                    del self._running_since[threading.get_ident()]
             with self._cond:
                 self._running -= len(batch)
 

@@ -820,7 +820,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyResponse"];
                 };
             };
-            /** @description Models are loading, or failed to load. */
+            /** @description Models are loading or failed to load, a forward pass has hung past TP_REQUEST_TIMEOUT_S, or the server is shutting down. */
             503: {
                 headers: {
                     [name: string]: unknown;

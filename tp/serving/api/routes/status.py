@@ -35,13 +35,19 @@ async def health() -> HealthResponse:
 
 
 @router.get("/ready", summary="Readiness: every model is loaded (503 until then)",
-            responses={503: {"model": ErrorPublic, "description": "Models are loading, or failed to load."}})
-async def ready(registry: Registry) -> ReadyResponse:
+            responses={503: {"model": ErrorPublic, "description": "Models are loading or failed to load, a forward "
+                             "pass has hung past TP_REQUEST_TIMEOUT_S, or the server is shutting down."}})
+async def ready(registry: Registry, settings: Settings) -> ReadyResponse:
     if registry.state != "ready":
         raise NotReadyError(f"The models failed to load: {registry.error}" if registry.state == "failed"
                             else "The models are still loading.", 2)
     if registry.demo_pending:
         raise NotReadyError("The models are loaded (POST /predict answers); the Gradio demo is still starting.", 2)
+    for served in registry.models.values():  # a hung forward pass: an orchestrator should route around, restart
+        if (seconds := served.batcher.longest_running_s()) > settings.request_timeout_s:
+            raise NotReadyError(f"Model {served.name!r} has been running one forward pass for {seconds:.0f} s, past "
+                                f"TP_REQUEST_TIMEOUT_S={settings.request_timeout_s:g}: it is stuck, and its requests "
+                                "get 504. Restart the server if it does not recover.", 5)
     return ReadyResponse(models=registry.names)
 
 
