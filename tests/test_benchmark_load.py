@@ -105,6 +105,6 @@ def test_benchmark_script_runs_end_to_end(tmp_path) -> None:
     assert main(["benchmark", "serving", "--requests", "16", "--clients", "4", "--rounds", "2", "--max-tokens", "64",
                                    "--no-int8", "--no-torch", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
-    assert {"naive", "tp_fp32", "tp_bf16", "fp32_batch", "goals"} <= results.keys()
+    assert {"naive", "tp_fp32", "tp_bf16", "fp32_batch", "goals", "environment"} <= results.keys()
     assert results["naive"]["errors"] == results["tp_bf16"]["errors"] == 0
     assert results["tp_fp32"]["forward_tokens"] > 0 and len(results["goals"]) == 3

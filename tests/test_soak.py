@@ -43,4 +43,15 @@ def test_a_short_soak_of_the_shipped_models(tmp_path: Path) -> None:
     assert {"short_text", "long_text", "image", "explain_text", "disconnect"} <= set(summary["by_kind"])
     assert set(summary["by_kind"]["bad_400_1"]) == {"400"}  # not UTF-8: 400, never a 5xx
     assert summary["server_counters"]["tp_model_failures_total"] == 0
-    assert "goal" in format_report(result) and plot_soak(result, tmp_path / "soak.png").stat().st_size > 10_000
+    assert "goal" in format_report(result) and format_report(result).startswith("CPU: ")
+    assert plot_soak(result, tmp_path / "soak.png").stat().st_size > 10_000
+
+
+def test_reports_name_the_cpu_and_its_isa() -> None:
+    from tp.evaluation.metrics import cpu_name, cpu_record, describe_cpu
+
+    line = describe_cpu(cpu_record())
+    assert line.startswith(f"CPU: {cpu_name()} (") and "torch " in line
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    if " avx2" in flags:
+        assert "avx2" in line

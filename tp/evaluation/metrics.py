@@ -94,3 +94,9 @@ def cpu_record() -> dict[str, Any]:
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
     return {"cpu": cpu_name(), "cpus": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "isa_flags": sorted(f for f in wanted if f in flags)}
+
+
+def describe_cpu(record: dict[str, Any]) -> str:
+    """One report line for a cpu_record(): the model, its CPUs, the ISA torch uses and the flags that matter."""
+    return (f"CPU: {record['cpu']} ({record['cpus']} CPUs; torch {record['torch_cpu_capability']}; "
+            f"{' '.join(record['isa_flags']) or 'no AVX2/AVX-512/AMX flags'})")

@@ -117,13 +117,14 @@ def run_benchmark(model: str, rows: int, batch_size: int, backend: str, part_siz
 
 
 def format_report(report: dict[str, Any]) -> str:
+    from tp.evaluation.metrics import describe_cpu
+
     tp, naive = report["tp"], report["pipeline_loop"]
     busy = report.get("load_average") is not None and report["load_average"] > 0.5 * report["cpus"]
     lines = [
         f"tp predict vs a pipeline() loop: {report['rows']} BBC News texts, {report['model']}, "
         f"{report['rounds']} alternating round(s)",
-        f"CPU: {report['cpu']} ({report['cpus']} cores; torch threads {report['torch_threads']}, "
-        f"{report['torch_cpu_capability']}; {' '.join(report['isa_flags']) or 'no AVX2/AVX-512 flags'})",
+        f"{describe_cpu(report)}, torch threads {report['torch_threads']}",
         *([f"load average {report['load_average']:.1f} at the start: other jobs share these cores"] if busy else []),
         f"{'':24}{'load s':>9}{'predict s':>11}{'texts/s':>10}{'end-to-end s':>14}{'texts/s':>10}",
         f"{'tp predict (' + tp['backend'] + ')':24}{tp['load_seconds']:9.1f}{tp['predict_seconds']:11.1f}"

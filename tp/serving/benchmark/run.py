@@ -130,8 +130,11 @@ def summarise(target: Target) -> dict[str, Any]:
 def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
     """Start every server, then drive them in interleaved rounds, so that load from other processes on a
     shared machine falls on all of them alike rather than on whichever ran last."""
+    from tp.evaluation.metrics import cpu_record
+
     texts = bbc_test_texts()
-    results: dict[str, Any] = {"config": {**asdict(cfg), "model": str(cfg.model)}, "texts": len(texts)}
+    results: dict[str, Any] = {"config": {**asdict(cfg), "model": str(cfg.model)}, "texts": len(texts),
+                               "environment": cpu_record()}
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
         merged = write_merged_folder(cfg.model, Path(tmp) / "merged")
@@ -235,7 +238,10 @@ def goal_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def format_report(results: dict[str, Any]) -> str:
-    rows = [f"{'server':<14} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7} {'cold s':>7} {'x naive':>8}"]
+    from tp.evaluation.metrics import describe_cpu
+
+    rows = [describe_cpu(results["environment"]),
+            f"{'server':<14} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7} {'cold s':>7} {'x naive':>8}"]
     names = [name for name in SERVERS if name in results]
     for name in names:
         r = results[name]

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tp.evaluation.metrics import cpu_record, describe_cpu
 from tp.serving.benchmark.soak import SoakConfig, request_mix, run_soak
 from tp.serving.process import start_tp_app
 
@@ -66,6 +67,7 @@ def run_soak_benchmark(models: dict[str, Path], cfg: SoakConfig, log: Path,
     finally:
         code = server.stop(timeout=60)
     result.update({"config": {**cfg.__dict__, "models": {k: str(v) for k, v in models.items()}, **(env or {})},
+                   "environment": cpu_record(),
                    "mix": {kind.name: kind.weight for kind in kinds}, "exit_code": code})
     result["summary"] = summarise(result)
     result["goals"] = goal_checks(result["summary"], result["unexpected"])
@@ -129,7 +131,8 @@ def goal_checks(summary: dict[str, Any], unexpected: int) -> list[dict[str, Any]
 
 def format_report(result: dict[str, Any]) -> str:
     s = result["summary"]
-    rows = [f"soak: {s['requests']} requests in {s['seconds'] / 60:.1f} min ({s['requests_per_s']} req/s), "
+    rows = [describe_cpu(result["environment"]) if "environment" in result else "CPU: not recorded",
+            f"soak: {s['requests']} requests in {s['seconds'] / 60:.1f} min ({s['requests_per_s']} req/s), "
             f"{result['config']['clients']} clients; warm-up {s['warmup_s']:.0f} s",
             f"RSS MB: start {s['rss_mb']['start']}, after warm-up {s['rss_mb']['after_warmup']}, end "
             f"{s['rss_mb']['end']}, max {s['rss_mb']['max']}; fds {s['fds']}; threads {s['threads']}",
