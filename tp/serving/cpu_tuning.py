@@ -55,6 +55,9 @@ def keep_freed_memory(keep_bytes: int = MALLOC_KEEP_BYTES) -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, keep_bytes)) and bool(libc.mallopt(M_TRIM_THRESHOLD, keep_bytes))
 
 
+_trimmer: threading.Thread | None = None  # one per process, however many apps load models in it
+
+
 def trim_now_and_then(every_s: float = TRIM_EVERY_S) -> threading.Thread:
     """A daemon thread that hands the whole pages malloc holds free back to the OS (glibc's malloc_trim) every
     `every_s` seconds.
@@ -67,6 +70,9 @@ def trim_now_and_then(every_s: float = TRIM_EVERY_S) -> threading.Thread:
     """
     import ctypes
 
+    global _trimmer
+    if _trimmer is not None:
+        return _trimmer
     libc = ctypes.CDLL(None)
 
     def run() -> None:
@@ -74,9 +80,9 @@ def trim_now_and_then(every_s: float = TRIM_EVERY_S) -> threading.Thread:
             time.sleep(every_s)
             libc.malloc_trim(0)
 
-    thread = threading.Thread(target=run, name="tp-malloc-trim", daemon=True)
-    thread.start()
-    return thread
+    _trimmer = threading.Thread(target=run, name="tp-malloc-trim", daemon=True)
+    _trimmer.start()
+    return _trimmer
 
 
 def tune_cpu_after_loading(quantize: str, device: str, serves_text: bool) -> None:

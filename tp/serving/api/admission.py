@@ -11,15 +11,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import time
 from typing import Any
 
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tp.serving.api.constants import API_PREFIX
+from tp.serving.api.responses import send_json
 from tp.serving.telemetry import Telemetry
 
 ALWAYS_OPEN = (f"{API_PREFIX}/health",)  # liveness: the process is alive while it drains
@@ -57,21 +56,7 @@ class Admission:
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Block (any thread) until no model request is in flight, at most `timeout_s`; True if none is."""
-        deadline = time.monotonic() + timeout_s
-        while not self._idle.wait(max(0.0, min(0.05, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline:
-                return False
-        return True
-
-
-async def refuse(send: Send, status: int, detail: str, retry_after: int, close: bool = False) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"retry-after", str(retry_after).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        return self._idle.wait(timeout_s)
 
 
 class AdmissionMiddleware:
@@ -87,8 +72,8 @@ class AdmissionMiddleware:
             return
         admission = self.admission
         if admission.draining:
-            await refuse(send, 503, "The server is shutting down: retry in a moment (another replica, or this one "
-                                    "once it has restarted).", 5, close=True)
+            await send_json(send, 503, "The server is shutting down: retry in a moment (another replica, or this "
+                                       "one once it has restarted).", {"Retry-After": "5", "Connection": "close"})
             return
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
@@ -96,9 +81,10 @@ class AdmissionMiddleware:
         if admission.in_flight >= admission.limit:
             if admission.telemetry is not None:
                 admission.telemetry.admission_rejected.inc()
-            await refuse(send, 429, f"{admission.in_flight} requests are being answered, the most this server takes "
-                                    f"at once (TP_MAX_CONCURRENT_REQUESTS={admission.limit}): retry after the "
-                                    "Retry-After delay, or send several inputs per request.", 1)
+            await send_json(send, 429, f"{admission.in_flight} requests are being answered, the most this server "
+                                       f"takes at once (TP_MAX_CONCURRENT_REQUESTS={admission.limit}): retry after "
+                                       "the Retry-After delay, or send several inputs per request.",
+                            {"Retry-After": "1"})
             return
         admission.enter()
         try:

@@ -6,7 +6,6 @@ Pure ASGI (not BaseHTTPMiddleware) so bodies are streamed once and Gradio's stre
 from __future__ import annotations
 
 import email.message
-import json
 import time
 from typing import Any
 
@@ -15,16 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tp.serving.api.admission import CLIENT_GONE, call_until_disconnect
 from tp.serving.api.multipart import UPLOAD_ROUTES, UploadError, form_as_json
+from tp.serving.api.responses import send_json
 from tp.serving.telemetry import Telemetry
 
 BODY_METHODS = ("POST",)  # the only method with a body the API declares; others get their 405 from routing
-
-
-async def send_json(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
 
 
 def media_type(content_type: str) -> str:

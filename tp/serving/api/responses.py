@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from starlette.types import Send
 
 from tp.serving.schemas import ErrorPublic
 
@@ -40,3 +43,12 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     500: _error("The model's forward pass failed on this request: the detail names the model; the server goes on."),
     504: _error("The model did not answer within TP_REQUEST_TIMEOUT_S."),
 }
+
+
+async def send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """An error answer from ASGI middleware, before any route runs: JSON with a `detail`, as the handlers send."""
+    body = json.dumps({"detail": detail}).encode()
+    extra = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]})
+    await send({"type": "http.response.body", "body": body})
