@@ -79,8 +79,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def cpu_record() -> dict[str, Any]:
-    """What a benchmark report says of the CPU: model, cores, the ISA torch uses, and AVX-512 / AMX flags."""
+def torch_capability_under(env: dict[str, str]) -> str:
+    """The ISA torch picks in a process started with `env` on top of this one's (ATEN_CPU_CAPABILITY caps it)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=120, check=True)
+    return done.stdout.strip()
+
+
+def cpu_record(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a benchmark report says of the CPU: model, cores, the ISA torch uses, and AVX-512 / AMX flags. With
+    `env` (the settings a measured server was started with), the ISA is the one torch uses under them."""
     import os
     from pathlib import Path
 
@@ -92,7 +105,8 @@ def cpu_record() -> dict[str, Any]:
         line = next((x for x in cpuinfo.read_text(errors="replace").splitlines() if x.startswith("flags")), "")
         flags = set(line.split(":", 1)[-1].split())
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
-    return {"cpu": cpu_name(), "cpus": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    capability = torch_capability_under(env) if env else torch.backends.cpu.get_cpu_capability()
+    return {"cpu": cpu_name(), "cpus": os.cpu_count(), "torch_cpu_capability": capability,
             "isa_flags": sorted(f for f in wanted if f in flags)}
 
 
