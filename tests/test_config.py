@@ -60,3 +60,17 @@ def test_missing_and_malformed_recipe_files(tmp_path: Path) -> None:
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="should be a mapping"):
         load_recipe(bad)
+
+
+def test_short_runs_log_their_loss_often_and_max_length_fits_the_models_positions() -> None:
+    from transformers import BertConfig
+
+    from tp.training.defaults import fit_max_length, resolve_recipe
+
+    recipe, _ = resolve_recipe(load_recipe(None, ["training.max_steps=30"]), 200, 3)
+    assert recipe.training.logging_steps == 1  # 30 steps: a loss every step, not 3 in all
+    recipe, _ = resolve_recipe(load_recipe(None, ["training.max_steps=5000"]), 200, 3)
+    assert recipe.training.logging_steps == 10  # the configured interval when the run is long enough
+    capped, line = fit_max_length(recipe, BertConfig(max_position_embeddings=128))
+    assert capped.model.max_length == 128 and "128 positions" in line
+    assert fit_max_length(capped, BertConfig(max_position_embeddings=512)) == (capped, None)

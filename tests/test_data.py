@@ -132,3 +132,11 @@ def test_unknown_split_and_offline_hub_dataset(tmp_path: Path, bbc_frame: pd.Dat
         prepare_data(DataConfig(source=str(tmp_path), test_split="heldout"))
     with pytest.raises(DataError, match="HF_HUB_OFFLINE=1 forbids downloading"):
         prepare_data(DataConfig(source="someone/some-dataset-that-is-not-cached"))
+
+
+def test_a_dozen_rows_split_without_stratifying_where_a_class_cannot_be_on_both_sides(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("text,label\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(12)))
+    data = prepare_data(DataConfig(source=str(path)))  # 10% of 9 training rows is one row: two classes do not fit
+    assert sum(data.record["sizes"].values()) == 12 and data.record["sizes"]["validation"] == 1
+    assert data.record["how"]["validation"] == "10% of train" and data.record["how"]["test"].startswith("stratified")

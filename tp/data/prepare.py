@@ -122,7 +122,11 @@ def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dic
 
     indices = np.arange(len(data["label"]))
     counts = np.bincount(data["label"])
-    stratify = data["label"] if counts[counts > 0].min() >= 2 else None
+    carved_size = int(np.ceil(fraction * len(indices)))
+    classes = int((counts > 0).sum())
+    # stratifying needs two rows a class, and room for every class on both sides (a dozen rows, 10%: not)
+    fits = counts[counts > 0].min() >= 2 and classes <= carved_size <= len(indices) - classes
+    stratify = data["label"] if fits else None
     keep, carved = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
     pick = lambda idx: {key: [values[i] for i in sorted(idx)] for key, values in data.items()}  # noqa: E731
     return pick(keep), pick(carved), stratify is not None

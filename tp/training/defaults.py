@@ -19,6 +19,7 @@ from tp.config import Recipe
 LEARNING_RATES = {"lora": 1e-3, "full": 5e-5, "head": 2e-3, "freeze": 1e-4}
 FULL_MAX_PARAMS = 150_000_000  # above this, full fine-tuning of an 8 GB GPU's budget is tight: LoRA
 IMBALANCE_RATIO = 1.5  # largest class / smallest class from which `auto` weights the loss
+MIN_LOSS_POINTS = 20  # a run logs its training loss at least this often (every step when shorter)
 MIN_EVALUATIONS = 5  # `auto` evaluates every epoch, and at least this many times a run
 
 
@@ -94,8 +95,10 @@ def resolve_recipe(recipe: Recipe, train_rows: int, num_labels: int, budget_gib:
         strategy, eval_steps = "steps", max(1, min(steps_per_epoch, math.ceil(total / MIN_EVALUATIONS)))
         choices.append(f"evaluate (and checkpoint) every {eval_steps} steps, keep the best by validation "
                        f"{t.metric_for_best_model}")
+    # a short run still draws a training curve: at least MIN_LOSS_POINTS logged losses
+    logging_steps = max(1, min(t.logging_steps, total // MIN_LOSS_POINTS))
     training = dataclasses.replace(t, learning_rate=learning_rate, max_steps=max_steps, eval_strategy=strategy,
-                                   eval_steps=eval_steps)
+                                   eval_steps=eval_steps, logging_steps=logging_steps)
     return dataclasses.replace(recipe, method=method, training=training), choices
 
 
@@ -116,3 +119,13 @@ def weighted_cross_entropy(weights: list[float]) -> Any:
         return losses.sum() / num_items_in_batch
 
     return compute_loss
+
+
+def fit_max_length(recipe: Recipe, config: Any) -> tuple[Recipe, str | None]:
+    """model.max_length capped at the model's position embeddings (a longer one fails inside its forward pass)."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int) or recipe.model.max_length <= positions:
+        return recipe, None
+    line = (f"max_length {positions}: model.max_length is {recipe.model.max_length}, but the model has {positions} "
+            "positions")
+    return dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, max_length=positions)), line

@@ -11,6 +11,7 @@ at the end, by a rename. Runs under `accelerate launch` (DDP) unchanged: only th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -213,8 +214,14 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     from tp.evaluation.metrics import classification_metrics
     from tp.evaluation.skill_check import format_summary, judge_run
     from tp.files import publish_folder
-    from tp.training.callbacks import deadline_callback, timing_callback
-    from tp.training.defaults import class_weights_for, planned_epochs, resolve_recipe, weighted_cross_entropy
+    from tp.training.callbacks import PROGRESS_ENV, deadline_callback, progress_callback, timing_callback
+    from tp.training.defaults import (
+        class_weights_for,
+        fit_max_length,
+        planned_epochs,
+        resolve_recipe,
+        weighted_cross_entropy,
+    )
     from tp.training.memory_plan import format_plan, plan_memory
     from tp.training.modeling import pick_precision
     from tp.training.run_folder import merge_parity, save_trained_model, write_recipe, write_reports_and_card
@@ -242,6 +249,12 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
     # 3. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
     model, preprocessor, source = _build_model(recipe, data.labels, data.task == IMAGE.name)
+    if data.task != IMAGE.name:
+        recipe, capped = fit_max_length(recipe, model.config)
+        if capped:
+            choices.append(capped)
+            if state.is_main_process:
+                print(f"tp chose {capped}", flush=True)
     # 4. train, resuming from the last checkpoint when asked; the best checkpoint by validation metric is kept
     tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
     # a kill while a checkpoint was being written leaves it without trainer_state.json (written last): skip it
@@ -256,6 +269,8 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         callbacks.append(EarlyStoppingCallback(recipe.training.early_stopping_patience))
     if deadline is not None:
         callbacks.append(deadline_callback(deadline))
+    if os.environ.get(PROGRESS_ENV):
+        callbacks.append(progress_callback(Path(os.environ[PROGRESS_ENV])))
     trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
                       train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
                       processing_class=preprocessor, data_collator=collator,
