@@ -15,8 +15,16 @@ from tp.errors import TrainingError
 
 
 def write_json(path: Path, value: Any) -> None:
+    """Write `value` as JSON to a temporary file beside `path`, then rename it: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def publish_folder(tmp: Path, final: Path, overwrite: bool = False) -> Path:
