@@ -79,3 +79,13 @@ def test_space_folder_boots_on_its_own(space_dir: Path, tmp_path: Path) -> None:
         assert label["label"] == "sports"
     finally:
         server.stop()
+
+
+def test_a_training_space_turns_the_train_tab_on_and_says_what_it_needs(space_dir: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "tp", "space", "--space-id", "alice/tp-trainer", "--model",
+                           str(SHIPPED), "--source", str(ROOT), "--training", "--dry-run", str(tmp_path / "space")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "TP_API_KEY" in done.stdout and "not persistent unless storage is attached" in done.stdout
+    assert dockerfile_env(tmp_path / "space")["TP_TRAINING"] == "true"
+    assert "TP_TRAINING" not in dockerfile_env(space_dir)  # off unless asked

@@ -22,20 +22,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=Path, default=Path("."),
                         help="the tp checkout the Space runs (app.py, tp/, requirements.txt; default: here)")
     parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the Space folder to DIR, upload nothing")
+    parser.add_argument("--training", action="store_true",
+                        help="turn the Train tab and /api/v1/jobs on in the Space (TP_TRAINING=true)")
 
 
 def run(args: argparse.Namespace) -> int:
     from tp.publish.hub import publish
     from tp.publish.run import check_repo_id
-    from tp.publish.space import assemble_space
+    from tp.publish.space import TRAINING_NOTE, assemble_space
 
     check_repo_id(args.space_id)
     if args.dry_run:
-        files = assemble_space(args.space_id, args.model, args.dry_run, args.license, args.source)
+        files = assemble_space(args.space_id, args.model, args.dry_run, args.license, args.source, args.training)
+        if args.training:
+            print(TRAINING_NOTE)
         print(f"dry run: {len(files)} files in {args.dry_run} (nothing uploaded); try it with "
               f"`cd {args.dry_run} && python app.py`")
         return 0
-    url = publish(lambda folder: assemble_space(args.space_id, args.model, folder, args.license, args.source),
+    if args.training:
+        print(TRAINING_NOTE)
+    url = publish(lambda folder: assemble_space(args.space_id, args.model, folder, args.license, args.source,
+                                                args.training),
                   args.space_id, args.token, repo_type="space", private=args.private, space_sdk="docker",
                   message="Deploy tp's app")
     print(f"deployed: {url}")

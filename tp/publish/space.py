@@ -52,11 +52,18 @@ def _served_name(served: str) -> str:
     return re.sub(r"[^\w.-]", "-", Path(served.rstrip("/")).name)[:64]
 
 
+TRAINING_NOTE = ("The Space trains (TP_TRAINING=true): set a TP_API_KEY secret in its settings, or anyone can run "
+                 "jobs on it. A Space's disk is not persistent unless storage is attached: without it, jobs and "
+                 "the models they made are gone at the next restart; with it, set the variable "
+                 "TP_JOBS_DIR=/data/tp-jobs.")
+
+
 def assemble_space(space_id: str, model: str, dest: Path, license: str = "apache-2.0",
-                   source: Path = Path(".")) -> list[str]:
+                   source: Path = Path("."), training: bool = False) -> list[str]:
     """Write the Space folder to `dest` (atomically); returns its files.
 
     `source` is the tp checkout the Space runs: its app.py, tp/, requirements.txt, space/ and vue-client/.
+    `training`: the Space has the Train tab and /api/v1/jobs on (TP_TRAINING=true).
     """
     from tp.files import staged_folder
 
@@ -90,6 +97,8 @@ def assemble_space(space_id: str, model: str, dest: Path, license: str = "apache
         (staging / "README.md").write_text(readme, encoding="utf-8")
         dockerfile = (root / "space" / "Dockerfile").read_text(encoding="utf-8")
         dockerfile = dockerfile.replace("{model}", f"{_served_name(served)}={served}")
+        if training:
+            dockerfile = dockerfile.replace("EXPOSE 7860", f"# {TRAINING_NOTE}\nENV TP_TRAINING=true\nEXPOSE 7860")
         (staging / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     return sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
 

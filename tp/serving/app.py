@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tp import __version__
+from tp.jobs.service import JobService
 from tp.serving.api.admission import Admission, AdmissionMiddleware
 from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.errors import install_error_handlers
@@ -54,6 +55,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     limit_malloc_arenas()  # before the loader and batch threads start
     telemetry = Telemetry()
     registry = ModelRegistry(settings, telemetry)
+    jobs = JobService(settings, registry) if settings.training else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,13 +66,16 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             if demo is not None:
                 demo.cancel()
         registry.close()
+        if jobs is not None:
+            jobs.close()  # a running job is ended (and marked interrupted, resumable)
 
     app = FastAPI(title="tp", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.registry, app.state.telemetry = settings, registry, telemetry
+    app.state.jobs = jobs
     app.state.admission = admission = Admission(settings.max_concurrent_requests, telemetry)
     install_error_handlers(app)
     install_client(app, settings)  # the Vue client at /app: before the REST catch-all and the mount at "/"
-    install_api_routes(app, api_key=settings.api_key is not None)
+    install_api_routes(app, api_key=settings.api_key is not None, training=settings.training)
     install_openapi(app, settings, registry)
     # middleware: the last added runs first
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_request_bytes, max_files=settings.max_items,

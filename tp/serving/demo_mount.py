@@ -40,8 +40,10 @@ def _build_and_mount(app: FastAPI, registry: Any, settings: Any) -> Any:
 
     key = settings.api_key.get_secret_value() if settings.api_key else None
     auth = (lambda user, password: key_matches(key, password)) if key else None  # noqa: E731
-    demo = build_demo(registry, settings)
-    gr.mount_gradio_app(app, demo, path="/", root_path=settings.root_path or None,
+    demo = build_demo(registry, settings, app.state.jobs)
+    # the Train tab's uploads are capped by gradio too (its images are checked by tp's own limits, with tp's message)
+    uploads = max(settings.max_image_bytes, settings.max_upload_bytes) if settings.training else None
+    gr.mount_gradio_app(app, demo, path="/", root_path=settings.root_path or None, max_file_size=uploads,
                         auth=auth, auth_message="Log in with any user name and the server's API key as password.",
                         footer_links=["api", "settings"], run_history=False, show_error=True)
     routes = app.router.routes

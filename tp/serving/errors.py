@@ -10,6 +10,14 @@ class TooLargeError(InputError):
     """An input is larger than the server takes (an image's bytes): the API answers 413."""
 
 
+class NotFoundError(InputError):
+    """A request names something the server does not have (a training job's id): the API answers 404."""
+
+
+class ConflictError(InputError):
+    """A request that the current state forbids (cancel a finished job, serve a failed one): 409."""
+
+
 class UnavailableError(TpError):
     """The server cannot take this request now; `retry_after` says when to try again (seconds)."""
 

@@ -15,7 +15,7 @@ from tp.errors import InputError, TpError
 from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
-from tp.tasks import TEXT
+from tp.tasks import IMAGE, TEXT
 
 INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
          "softmax and which tokens pushed the prediction. The same models answer the REST API under "
@@ -116,8 +116,9 @@ def _user_text(text: Any, settings: ServerSettings) -> str:
     return text
 
 
-def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
-    """The demo's Blocks; handlers close over `registry`, which loads models in the background."""
+def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = None) -> gr.Blocks:
+    """The demo's Blocks; handlers close over `registry`, which loads models in the background. With `jobs` (a
+    JobService: TP_TRAINING=true) the Train tab is added, and models its jobs serve join the model picker."""
     names = registry.names
 
     async def classify(text: str, name: str) -> tuple[dict[str, float], str]:
@@ -159,7 +160,9 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
     title = "tp: text and image classification" if image_models else "tp: text classification"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"# {title}\n" + INTRO + (IMAGE_INTRO if image_models else ""))
-        model = gr.Dropdown(names, value=first, label="Model", visible=len(names) > 1)
+        # with training on, a served job's model joins the choices (the registry checks every name it is given)
+        model = gr.Dropdown(names, value=first, label="Model", visible=len(names) > 1,
+                            allow_custom_value=jobs is not None)
         with gr.Tab("Classify", visible=bool(text_models)):
             text = gr.Textbox(lines=6, label="Text", placeholder="Paste a news article...")
             run = gr.Button("Classify", variant="primary")
@@ -192,6 +195,15 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings) -> gr.Blocks:
             skill = gr.Markdown()  # first: a model that learned nothing says so before anything else
             matrix = gr.Image(label="Confusion matrix (test split)", type="pil", interactive=False)
             card_text = gr.Markdown()
+        if jobs is not None:
+            from tp.serving.gradio_train import train_tab
+
+            def text_names() -> list[str]:
+                return [name for name in registry.names if registry.planned_task(name) != IMAGE.name]
+
+            train_tab(jobs, demo, model, text_names)
+            demo.load(lambda: gr.update(choices=text_names(), visible=len(text_names()) > 1), None, [model],
+                      api_visibility="private")
         demo.load(card, [model], [card_text, matrix], api_name="model_card")
         model.change(card, [model], [card_text, matrix], api_name="model_card_change")
         # its own events, so /model_card answers (card, matrix) as it always did

@@ -18,7 +18,7 @@ from tp.models.classifier import read_run_info
 from tp.models.loading import folder_task
 from tp.serving.batcher import Timing
 from tp.serving.cpu_tuning import tune_cpu_after_loading
-from tp.serving.errors import NotReadyError
+from tp.serving.errors import ConflictError, NotReadyError
 from tp.serving.images import example_data_urls, set_pillow_limit
 from tp.serving.inference import (
     ImageInference,
@@ -129,13 +129,15 @@ class ModelRegistry:
     def __init__(self, settings: ServerSettings, telemetry: Telemetry) -> None:
         self.settings = settings
         self.telemetry = telemetry
-        self.specs = settings.specs
+        self.specs = list(settings.specs)
         self.default = self.specs[0].name
         self.models: dict[str, ServedModel] = {}
         self.state = "loading"
         self.error: str | None = None
         self.loaded = threading.Event()  # set once load() ends, loaded or failed
         self.demo_pending = False  # the Gradio demo is mounted after the models load
+        self.adding = threading.Lock()
+        self.device, self.workers = "cpu", 1
 
     @property
     def names(self) -> list[str]:
@@ -171,6 +173,7 @@ class ModelRegistry:
             device = resolve_device(self.settings.device,
                                     cpu_only=self.settings.quantize == "int8" or self.settings.backend == "onnx")
             workers, threads = plan_threads(self.settings, device)
+            self.device, self.workers = device, workers  # what models added later load with
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
             for spec in self.specs:
@@ -201,6 +204,26 @@ class ModelRegistry:
                     upgrade()
 
             threading.Thread(target=run_upgrades, name="tp-torch-loader", daemon=True).start()
+
+    def add(self, spec: ModelSpec) -> ServedModel:
+        """Load one more model while the server runs (a finished training job), then serve it under `spec.name`:
+        every route and tab can pick it from then on. Blocking; one at a time."""
+        with self.adding:
+            if self.state != "ready":
+                raise NotReadyError("The server's own models are still loading: retry in a few seconds.", 5)
+            if spec.name in self.names:
+                raise ConflictError(f"A model called {spec.name!r} is already served: give another name.")
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                served = load_served_model(spec, self.settings, self.telemetry, self.device, self.workers)
+            self.models[spec.name] = served
+            self.specs.append(spec)
+            log.info("Added model %r (%s, %s) in %.1f s", spec.name, served.task, served.runtime,
+                     time.perf_counter() - start)
+            if served.upgrade:
+                threading.Thread(target=served.upgrade, name="tp-torch-loader", daemon=True).start()
+            return served
 
     def start_loading(self, on_failure: Any = None) -> threading.Thread:
         """Load in a daemon thread so the server answers /health and /ready meanwhile."""

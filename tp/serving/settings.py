@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tp.errors import ConfigError, InputError
+from tp.jobs.settings import TrainingSettings
 from tp.sources import HUB_ID
 
 log = logging.getLogger("tp.serving")
@@ -60,7 +61,7 @@ def parse_model_spec(entry: str) -> ModelSpec:
     return ModelSpec(name, source, is_local)
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(TrainingSettings, BaseSettings):
     """Everything the server reads from the environment; each field is `TP_<NAME>`."""
 
     model_config = SettingsConfigDict(env_prefix="TP_", extra="ignore", validate_default=True)

@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tp.errors import InputError, TpError
-from tp.serving.errors import ModelFailedError, ModelTimeoutError, TooLargeError, UnavailableError
+from tp.serving.errors import (
+    ConflictError,
+    ModelFailedError,
+    ModelTimeoutError,
+    NotFoundError,
+    TooLargeError,
+    UnavailableError,
+)
 
 log = logging.getLogger("tp.serving")
 EXAMPLE_BODY = '{"inputs": "some text"}'
@@ -65,6 +72,10 @@ async def tp_handler(request: Request, exc: TpError) -> JSONResponse:
     """tp's exceptions, by kind: the client's input, a busy or loading server, or a server fault."""
     if isinstance(exc, TooLargeError):
         return _error(413, str(exc))
+    if isinstance(exc, NotFoundError):
+        return _error(404, str(exc))
+    if isinstance(exc, ConflictError):
+        return _error(409, str(exc))
     if isinstance(exc, InputError):
         return _error(422, str(exc))
     if isinstance(exc, UnavailableError):

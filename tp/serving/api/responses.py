@@ -52,3 +52,11 @@ async def send_json(send: Send, status: int, detail: str, headers: dict[str, str
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
+JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: _error("No such job."),
+    409: _error("The job's state forbids it: cancel an ended job, serve one that has not succeeded."),
+    413: _error("The upload is larger than TP_MAX_UPLOAD_BYTES (or unpacks to more)."),
+    415: _error("The body is not multipart/form-data."),
+    422: _error("The upload or the settings cannot be trained on: the detail says what to fix."),
+}

@@ -1,0 +1,166 @@
+// End to end: the Gradio demo's Train tab in Debian's Chromium. app.py serves the shipped text model with
+// TP_TRAINING=true; the test uploads 120 real BBC News articles as a CSV, sees the preview, the labels and the
+// baselines, trains a job on a tiny BERT (6 steps) while the page shows its progress, then serves the model it
+// made. Screenshots before, during and after the job go to e2e/screenshots/ (or $E2E_SCREENSHOTS).
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const CLIENT = fileURLToPath(new URL('..', import.meta.url))
+const REPO = join(CLIENT, '..')
+const PYTHON = process.env.TP_PYTHON ?? join(REPO, '.venv', 'bin', 'python')
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
+
+const work = mkdtempSync(join(tmpdir(), 'tp-e2e-train-'))
+/** @type {{ child: import('node:child_process').ChildProcess, url: string, log: string } | undefined} */
+let server
+/** @type {import('playwright-core').BrowserContext | undefined} */
+let context
+/** @type {import('playwright-core').Page} */
+let page
+/** @type {string[]} */
+const pageErrors = []
+
+// the upload (real BBC News articles, renamed columns) and a tiny BERT with MiniLM's tokenizer to train from
+const PREPARE = `
+import sys
+from pathlib import Path
+from transformers import AutoTokenizer, BertConfig, BertModel
+from tp.data.sources import read_bbc_news
+from tp.sources import builtin_path
+
+work = Path(sys.argv[1])
+frame = read_bbc_news().groupby("label", group_keys=False).head(24).reset_index(drop=True)
+frame.rename(columns={"text": "article", "label": "topic"}).to_csv(work / "news.csv", index=False)
+config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=64, max_position_embeddings=128)
+BertModel(config).save_pretrained(work / "tiny-bert")
+AutoTokenizer.from_pretrained(builtin_path("builtin:minilm")).save_pretrained(work / "tiny-bert")
+`
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address())
+      probe.close(() => resolve(port))
+    })
+    probe.on('error', reject)
+  })
+}
+
+/** @param {string} log */
+function tail(log) {
+  return existsSync(log) ? readFileSync(log, 'utf8').slice(-4000) : ''
+}
+
+async function startApp() {
+  const port = await freePort()
+  const log = join(work, 'server.log')
+  const out = openSync(log, 'w')
+  const child = spawn(PYTHON, ['app.py'], {
+    cwd: REPO,
+    stdio: ['ignore', out, out],
+    env: {
+      ...process.env,
+      HF_HUB_OFFLINE: '1',
+      TOKENIZERS_PARALLELISM: 'false',
+      GRADIO_ANALYTICS_ENABLED: 'False',
+      TP_HOST: '127.0.0.1',
+      TP_PORT: String(port),
+      TP_MODEL: 'models/bbc-news-minilm',
+      TP_TRAINING: 'true',
+      TP_JOBS_DIR: join(work, 'jobs'),
+      TP_TRAINING_MODELS: `tiny-bert=${join(work, 'tiny-bert')}`,
+      TP_JOB_THREADS: '1',
+      TP_CACHE_DIR: join(work, 'cache'),
+    },
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 240_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`app.py exited with ${child.exitCode}:\n${tail(log)}`)
+    const ready = await fetch(`${url}/api/v1/ready`).then((res) => res.ok, () => false)
+    if (ready) return { child, url, log }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`app.py was not ready within 240 s:\n${tail(log)}`)
+}
+
+async function stopApp() {
+  const child = server?.child
+  if (!child || child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** @param {string} name */
+async function shot(name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  mkdirSync(SHOTS, { recursive: true })
+  const made = spawnSync(PYTHON, ['-c', PREPARE, work], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } })
+  assert.equal(made.status, 0, `could not prepare the upload and the tiny BERT:\n${made.stderr}`)
+  server = await startApp()
+  context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.setDefaultTimeout(60_000)
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+})
+
+after(async () => {
+  await context?.close()
+  await stopApp()
+  rmSync(work, { recursive: true, force: true })
+})
+
+test('the Train tab: upload, labels and baselines, a job that learns on the page, then served', async () => {
+  await page.goto(`${server?.url}/`)
+  await page.getByRole('tab', { name: 'Train' }).click()
+  const tab = page.locator('[role="tabpanel"]:visible')
+  await page.locator('#train-upload input[type="file"]').setInputFiles(join(work, 'news.csv'))
+  const data = page.locator('#train-data')
+  await data.getByText('tfidf_logreg').waitFor() // the baselines of the split tp will make, before training
+  await tab.getByText('What tp will do').waitFor()
+  assert.match(await data.innerText(), /120 rows/)
+  assert.match(await data.innerText(), /business/)
+  const base = tab.getByLabel('Base model', { exact: false })
+  await base.fill('tiny-bert')
+  await base.press('Enter')
+  await tab.getByLabel('full', { exact: true }).check()
+  await tab.getByLabel('Max steps', { exact: false }).fill('6')
+  await tab.getByLabel('Serve as', { exact: false }).fill('browser-tiny')
+  await shot('train-before')
+  await tab.getByRole('button', { name: 'Start training' }).click()
+  const status = page.locator('#train-status')
+  await status.getByText(/queued|running/).first().waitFor()
+  await shot('train-during')
+  await status.getByText('succeeded').waitFor({ timeout: 240_000 })
+  await page.locator('#train-result').getByText('this model').first().waitFor()
+  await shot('train-after')
+  await tab.getByRole('button', { name: 'Serve it' }).click()
+  await page.locator('#train-result').getByText('Served as').first().waitFor()
+  const models = await fetch(`${server?.url}/api/v1/models`).then((res) => res.json())
+  assert.ok(models.models.some((/** @type {{ name: string }} */ model) => model.name === 'browser-tiny'))
+  await shot('train-served')
+  assert.deepEqual(pageErrors, [])
+})
