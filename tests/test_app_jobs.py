@@ -172,8 +172,9 @@ def test_the_train_tab_drives_a_whole_job_through_gradio_client(trainer, news_cs
     assert len(updates) >= 2 and "**succeeded**" in final_status
     assert "this model" in result and matrix is not None and "run folder:" in log
     assert job_id in [row[0] for row in listing["data"]] and curves["data"]
-    result, model = demo.predict(job_id, api_name="/train_serve")  # and the button, left out
-    assert "Served as **tab-tiny**" in result and "tab-tiny" in [choice[0] for choice in model["choices"]]
+    result, all_models, image_models = demo.predict(job_id, api_name="/train_serve")  # the button left out
+    assert "Served as **tab-tiny**" in result and "tab-tiny" in [choice[0] for choice in all_models["choices"]]
+    assert "tiny-vit" in [choice[0] for choice in image_models["choices"]]
     answer = httpx.post(f"{trainer.url}/api/v1/predict", json={"inputs": "Shares fell sharply.", "model": "tab-tiny"})
     assert answer.status_code == 200, answer.text
 

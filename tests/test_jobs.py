@@ -150,3 +150,34 @@ def test_curves_keep_the_losses_and_validation_metrics() -> None:
                {"train_runtime": 3.0, "step": 2}]
     points = curve_points(history)
     assert [(p.step, p.loss, p.eval_macro_f1) for p in points] == [(1, 1.6, None), (2, None, 0.4)]
+
+
+def runner_job(tmp_path: Path, code: str, max_minutes: float = 5.0) -> dict:
+    """A job whose process runs `code`, through a real JobRunner, until it ends."""
+    import time
+
+    from tp.jobs.runner import JobRunner
+
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, threads=1, max_minutes=max_minutes)
+    job_id = store.new_id()
+    store.folder(job_id).mkdir()
+    (store.folder(job_id) / "command.json").write_text(json.dumps([sys.executable, "-c", code]))
+    store.create(job_id, {"kind": "push", "server": process_identity()})
+    runner.submit(job_id)
+    deadline = time.monotonic() + 60
+    while store.get(job_id)["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runner.stop()
+    return store.get(job_id)
+
+
+def test_a_job_that_crashes_is_recorded_with_its_error_and_the_runner_goes_on(tmp_path: Path) -> None:
+    record = runner_job(tmp_path, "import sys; print('loading'); sys.exit('error: the base model folder is empty')")
+    assert record["state"] == "failed" and "error: the base model folder is empty" in record["message"]
+    assert runner_job(tmp_path, "print('fine')")["state"] == "succeeded"
+
+
+def test_a_job_past_its_time_limit_is_ended(tmp_path: Path) -> None:
+    record = runner_job(tmp_path, "import time; time.sleep(120)", max_minutes=0.02)  # 1.2 s
+    assert record["state"] == "failed" and "TP_JOB_MAX_MINUTES" in record["message"]

@@ -105,6 +105,8 @@ class JobRunner:
                                        start_new_session=True, preexec_fn=_child_setup)
         self.current = (job_id, process)
         self.store.update(job_id, state="running", started=time.time(), pid=process.pid)
+        if job_id in self.cancelled:  # cancelled while its process was starting
+            self._end(process)
         log.info("Job %s started (pid %d)", job_id, process.pid)
         try:
             code = process.wait(timeout=self.max_s)

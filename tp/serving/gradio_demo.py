@@ -15,7 +15,7 @@ from tp.errors import InputError, TpError
 from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
-from tp.tasks import IMAGE, TEXT
+from tp.tasks import TEXT
 
 INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
          "softmax and which tokens pushed the prediction. The same models answer the REST API under "
@@ -189,8 +189,7 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
                 logit_table = gr.Dataframe(headers=LOGIT_HEADERS, label="Logits and softmax", interactive=False)
             explain_button.click(explain, [explain_text, model, method], [summary, marked, token_table, logit_table],
                                  api_name="explain", concurrency_limit=None)
-        if image_models:
-            image_tab(registry, settings, image_models)
+        image_model = image_tab(registry, settings, image_models, jobs is not None) if image_models else None
         with gr.Tab("Model card"):
             skill = gr.Markdown()  # first: a model that learned nothing says so before anything else
             matrix = gr.Image(label="Confusion matrix (test split)", type="pil", interactive=False)
@@ -198,12 +197,10 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
         if jobs is not None:
             from tp.serving.gradio_train import train_tab
 
-            def text_names() -> list[str]:
-                return [name for name in registry.names if registry.planned_task(name) != IMAGE.name]
-
-            train_tab(jobs, demo, model, text_names)
-            demo.load(lambda: gr.update(choices=text_names(), visible=len(text_names()) > 1), None, [model],
-                      api_visibility="private")
+            pickers = [(model, lambda: list(registry.names))]  # the text tabs' and the card's picker: every model
+            if image_model is not None:  # without an image model at start there is no Image tab to join
+                pickers.append((image_model, lambda: image_model_names(registry)))
+            train_tab(jobs, demo, pickers)
         demo.load(card, [model], [card_text, matrix], api_name="model_card")
         model.change(card, [model], [card_text, matrix], api_name="model_card_change")
         # its own events, so /model_card answers (card, matrix) as it always did

@@ -46,8 +46,10 @@ def example_rows(registry: ModelRegistry, name: str, settings: ServerSettings) -
     return rows
 
 
-def image_tab(registry: ModelRegistry, settings: ServerSettings, names: list[str]) -> None:
-    """The tab's components and events (`classify_image`, `explain_image`), inside the caller's Blocks."""
+def image_tab(registry: ModelRegistry, settings: ServerSettings, names: list[str],
+              more_models: bool = False) -> gr.Dropdown:
+    """The tab's components and events (`classify_image`, `explain_image`), inside the caller's Blocks; its model
+    picker, which takes names beyond the first choices when `more_models` (training jobs serve models)."""
     limits = image_limits(settings)
 
     async def decoded(path: str | None) -> Any:
@@ -83,7 +85,8 @@ def image_tab(registry: ModelRegistry, settings: ServerSettings, names: list[str
         return summary, scores, _png(result["overlay_png"]), _png(result["heatmap_png"])
 
     with gr.Tab("Image"):
-        model = gr.Dropdown(names, value=names[0], label="Image model", visible=len(names) > 1)
+        model = gr.Dropdown(names, value=names[0], label="Image model", visible=len(names) > 1,
+                            allow_custom_value=more_models)
         formats = ", ".join(settings.image_formats)
         # filepath, no mode conversion: the upload reaches the server's own checks as sent
         upload = gr.Image(type="filepath", image_mode=None, label=f"Image ({formats})", sources=["upload"])
@@ -102,3 +105,4 @@ def image_tab(registry: ModelRegistry, settings: ServerSettings, names: list[str
         run.click(classify, [upload, model], [label], api_name="classify_image", concurrency_limit=None)
         explain_button.click(explain, [upload, model, method], [summary, label, overlay, heatmap],
                              api_name="explain_image", concurrency_limit=None)
+    return model

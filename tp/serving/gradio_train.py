@@ -107,9 +107,9 @@ def jobs_rows(jobs: JobService) -> list[list[Any]]:
             for view in jobs.all().jobs]
 
 
-def train_tab(jobs: JobService, demo: gr.Blocks, model: gr.Dropdown, text_names: Any) -> None:
-    """The tab's components and events, inside the caller's Blocks; `model` is the text tabs' model picker (a
-    served job's model joins its choices), `text_names()` the text models served now."""
+def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown, Any]]) -> None:
+    """The tab's components and events, inside the caller's Blocks. `pickers`: the other tabs' model pickers, each
+    with a function naming the models it offers now; a model a job serves joins their choices."""
     bases = list(jobs.all().bases)
 
     def request(text: str | None, label: str | None, base: str | None, method: str, epochs: float | None,
@@ -215,9 +215,8 @@ def train_tab(jobs: JobService, demo: gr.Blocks, model: gr.Dropdown, text_names:
             view = await run_in_threadpool(jobs.serve, job_id)
         except TpError as error:
             raise gr.Error(str(error)) from None
-        names = text_names()
         return (result_markdown(view), gr.update(interactive=False),
-                gr.update(choices=names, value=model.value, visible=len(names) > 1))
+                *(gr.update(choices=names(), visible=len(names()) > 1) for _, names in pickers))
 
     def pick(event: gr.SelectData) -> str | None:
         """A click on a row of the jobs list: watch that job."""
@@ -294,7 +293,11 @@ def train_tab(jobs: JobService, demo: gr.Blocks, model: gr.Dropdown, text_names:
         watch_action, [action], acted, api_name="train_watch_action", concurrency_limit=None)
     push_button.click(push, [job, repo, token, private, dry_run, force], [action], api_name="train_push").success(
         watch_action, [action], acted, api_visibility="private", concurrency_limit=None)
-    serve_button.click(serve, [job], [result, serve_button, model], api_name="train_serve")
+    serve_button.click(serve, [job], [result, serve_button, *(picker for picker, _ in pickers)],
+                       api_name="train_serve")
+    for picker, names in pickers:  # a page (re)load offers the models jobs have served since start-up
+        demo.load(lambda names=names: gr.update(choices=names(), visible=len(names()) > 1), None, [picker],
+                  api_visibility="private")
     demo.load(latest, None, [job], api_name="train_latest").success(watch, [job], watched, api_visibility="private",
                                                                     concurrency_limit=None)
     listing.select(pick, None, [job], api_visibility="private").success(

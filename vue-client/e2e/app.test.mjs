@@ -4,18 +4,16 @@
 // shape, not for the right digit. Needs `npm run build` first; screenshots of each view go to
 // e2e/screenshots/ (or $E2E_SCREENSHOTS).
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { PYTHON, REPO, startApp, stopApp } from './server.mjs'
 
 const CLIENT = fileURLToPath(new URL('..', import.meta.url))
-const REPO = join(CLIENT, '..')
-const PYTHON = process.env.TP_PYTHON ?? join(REPO, '.venv', 'bin', 'python')
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
 const API_KEY = 'e2e-key-0123456789abcdef'
@@ -38,47 +36,13 @@ let page
 const pageErrors = []
 let imageFolder = SHIPPED_DIGITS
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address())
-      probe.close(() => resolve(port))
-    })
-    probe.on('error', reject)
+async function launch() {
+  return startApp(work, {
+    TP_ROOT_PATH: ROOT_PATH,
+    TP_API_KEY: API_KEY,
+    TP_MAX_CHARS: String(MAX_CHARS),
+    TP_MODELS: `bbc-news-minilm=models/bbc-news-minilm,bbc-copy=models/bbc-news-minilm,${IMAGE_MODEL}=${imageFolder}`,
   })
-}
-
-async function startApp() {
-  const port = await freePort()
-  const log = join(work, 'server.log')
-  const out = openSync(log, 'w')
-  const child = spawn(PYTHON, ['app.py'], {
-    cwd: REPO,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      HF_HUB_OFFLINE: '1',
-      TOKENIZERS_PARALLELISM: 'false',
-      GRADIO_ANALYTICS_ENABLED: 'False',
-      TP_HOST: '127.0.0.1',
-      TP_PORT: String(port),
-      TP_ROOT_PATH: ROOT_PATH,
-      TP_API_KEY: API_KEY,
-      TP_MAX_CHARS: String(MAX_CHARS),
-      TP_MODELS: `bbc-news-minilm=models/bbc-news-minilm,bbc-copy=models/bbc-news-minilm,${IMAGE_MODEL}=${imageFolder}`,
-      TP_CACHE_DIR: join(work, 'cache'), // the ONNX export of this run, not the user's ~/.cache/tp
-    },
-  })
-  const url = `http://127.0.0.1:${port}${ROOT_PATH}`
-  const deadline = Date.now() + 240_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`app.py exited with ${child.exitCode}:\n${tail(log)}`)
-    const ready = await fetch(`${url}/api/v1/ready`).then((res) => res.ok, () => false)
-    if (ready) return { child, url, log }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  child.kill('SIGKILL')
-  throw new Error(`app.py was not ready within 240 s:\n${tail(log)}`)
 }
 
 // A stand-in digits model when the shipped one is missing: a 2-layer ViT with random weights, and example PNGs.
@@ -121,21 +85,6 @@ function digitFiles() {
     .filter((file) => file.digit !== undefined)
 }
 
-/** @param {string} log */
-function tail(log) {
-  return existsSync(log) ? readFileSync(log, 'utf8').slice(-4000) : ''
-}
-
-async function stopApp() {
-  const child = server?.child
-  if (!child || child.exitCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM') // by PID: the one process this test started
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-  await exited
-  clearTimeout(timer)
-}
-
 /** @param {string} name */
 async function shot(name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
@@ -157,7 +106,7 @@ before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
   mkdirSync(SHOTS, { recursive: true })
   imageFolder = imageModelFolder()
-  server = await startApp()
+  server = await launch()
   context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -181,7 +130,7 @@ before(async () => {
 
 after(async () => {
   await context?.close()
-  await stopApp()
+  await stopApp(server)
   rmSync(work, { recursive: true, force: true })
 })
 

@@ -3,18 +3,16 @@
 // baselines, trains a job on a tiny BERT (6 steps) while the page shows its progress, then serves the model it
 // made. Screenshots before, during and after the job go to e2e/screenshots/ (or $E2E_SCREENSHOTS).
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { PYTHON, startApp, stopApp } from './server.mjs'
 
 const CLIENT = fileURLToPath(new URL('..', import.meta.url))
-const REPO = join(CLIENT, '..')
-const PYTHON = process.env.TP_PYTHON ?? join(REPO, '.venv', 'bin', 'python')
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
 
@@ -45,65 +43,6 @@ BertModel(config).save_pretrained(work / "tiny-bert")
 AutoTokenizer.from_pretrained(builtin_path("builtin:minilm")).save_pretrained(work / "tiny-bert")
 `
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address())
-      probe.close(() => resolve(port))
-    })
-    probe.on('error', reject)
-  })
-}
-
-/** @param {string} log */
-function tail(log) {
-  return existsSync(log) ? readFileSync(log, 'utf8').slice(-4000) : ''
-}
-
-async function startApp() {
-  const port = await freePort()
-  const log = join(work, 'server.log')
-  const out = openSync(log, 'w')
-  const child = spawn(PYTHON, ['app.py'], {
-    cwd: REPO,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      HF_HUB_OFFLINE: '1',
-      TOKENIZERS_PARALLELISM: 'false',
-      GRADIO_ANALYTICS_ENABLED: 'False',
-      TP_HOST: '127.0.0.1',
-      TP_PORT: String(port),
-      TP_MODEL: 'models/bbc-news-minilm',
-      TP_TRAINING: 'true',
-      TP_JOBS_DIR: join(work, 'jobs'),
-      TP_TRAINING_MODELS: `tiny-bert=${join(work, 'tiny-bert')}`,
-      TP_JOB_THREADS: '1',
-      TP_CACHE_DIR: join(work, 'cache'),
-    },
-  })
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 240_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`app.py exited with ${child.exitCode}:\n${tail(log)}`)
-    const ready = await fetch(`${url}/api/v1/ready`).then((res) => res.ok, () => false)
-    if (ready) return { child, url, log }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  child.kill('SIGKILL')
-  throw new Error(`app.py was not ready within 240 s:\n${tail(log)}`)
-}
-
-async function stopApp() {
-  const child = server?.child
-  if (!child || child.exitCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  await exited
-  clearTimeout(timer)
-}
-
 /** @param {string} name */
 async function shot(name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
@@ -114,7 +53,13 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true })
   const made = spawnSync(PYTHON, ['-c', PREPARE, work], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } })
   assert.equal(made.status, 0, `could not prepare the upload and the tiny BERT:\n${made.stderr}`)
-  server = await startApp()
+  server = await startApp(work, {
+    TP_MODEL: 'models/bbc-news-minilm',
+    TP_TRAINING: 'true',
+    TP_JOBS_DIR: join(work, 'jobs'),
+    TP_TRAINING_MODELS: `tiny-bert=${join(work, 'tiny-bert')}`,
+    TP_JOB_THREADS: '1',
+  })
   context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -129,7 +74,7 @@ before(async () => {
 
 after(async () => {
   await context?.close()
-  await stopApp()
+  await stopApp(server, 30_000)
   rmSync(work, { recursive: true, force: true })
 })
 
@@ -162,5 +107,9 @@ test('the Train tab: upload, labels and baselines, a job that learns on the page
   const models = await fetch(`${server?.url}/api/v1/models`).then((res) => res.json())
   assert.ok(models.models.some((/** @type {{ name: string }} */ model) => model.name === 'browser-tiny'))
   await shot('train-served')
+  await page.reload() // a reload finds the job again
+  await page.getByRole('tab', { name: 'Train' }).click()
+  await page.locator('#train-status').getByText('succeeded').waitFor()
+  await page.locator('#train-result').getByText('Served as').first().waitFor()
   assert.deepEqual(pageErrors, [])
 })
