@@ -12,7 +12,7 @@ from typing import Any
 from tp.errors import InputError
 from tp.jobs.schemas import JobRequest
 from tp.jobs.store import RUN_NAME
-from tp.sources import HUB_ID
+from tp.sources import HUB_ID, hub_offline
 
 BUILTIN_BASES = {"text": {"minilm": "builtin:minilm"}, "image": {"vit-tiny": "builtin:vit-tiny"}}
 
@@ -34,11 +34,11 @@ def resolve_base(name: str | None, task: str, training_models: str | None) -> st
     bases = allowed_bases(training_models)
     if name in bases:
         return bases[name]
-    if HUB_ID.match(name) and "/" in name and os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
+    offline = hub_offline()
+    if HUB_ID.match(name) and "/" in name and not offline:
         return name
-    online = "" if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false") else (
-        " (a Hub id is taken only when the server is online; it runs with HF_HUB_OFFLINE=1)")
-    raise InputError(f"base_model {name!r} is not one this server trains{online}: pick one of {', '.join(bases)}.")
+    why = " (a Hub id is taken only when the server is online; it runs with HF_HUB_OFFLINE=1)" if offline else ""
+    raise InputError(f"base_model {name!r} is not one this server trains{why}: pick one of {', '.join(bases)}.")
 
 
 def job_overrides(request: JobRequest, source: Path, task: str, folder: Path, threads: int,

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tp.errors import TpError
+from tp.jobs.command import allowed_bases
 from tp.jobs.schemas import CompressRequest, JobPublic, JobRequest, PushRequest
 from tp.jobs.service import JobService
 from tp.jobs.store import ACTIVE, RUN_NAME
@@ -110,7 +111,7 @@ def jobs_rows(jobs: JobService) -> list[list[Any]]:
 def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown, Any]]) -> None:
     """The tab's components and events, inside the caller's Blocks. `pickers`: the other tabs' model pickers, each
     with a function naming the models it offers now; a model a job serves joins their choices."""
-    bases = list(jobs.all().bases)
+    bases = list(allowed_bases(jobs.settings.training_models))
 
     def request(text: str | None, label: str | None, base: str | None, method: str, epochs: float | None,
                 steps: float | None, search: bool, trials: float, budget: float | None, name: str | None) -> JobRequest:
