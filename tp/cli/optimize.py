@@ -2,7 +2,9 @@
 
 Text runs and image (ViT) runs alike: `tp optimize models/digits-vit`.
 
-Methods (comma-separated, `--methods`): int8-dynamic, prune-heads:F, prune-magnitude:F, onnx-int8, bnb-8bit.
+Methods (comma-separated, `--methods`): int8-dynamic, prune-heads:F, prune-magnitude:F, onnx-int8, bnb-8bit,
+distill:L and prune-layers:L (a student with L of the run's layers). A variant can build on a student:
+`distill:3+onnx-int8` quantizes the 3-layer student (the student is trained once for all its variants).
 Each variant goes to RUN_DIR/variants/<name>/ (written atomically, loadable with
 tp.compression.variants.load_variant). All are evaluated next to the fp32 baseline on the run's recorded
 test split; a variant that loses more than --max-drop accuracy points is marked rejected. Writes
@@ -24,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-drop", type=float, default=1.0, help="accuracy points a variant may lose (gate)")
     parser.add_argument("--recover-epochs", type=float, default=0.0,
                         help="fine-tune pruned variants for this many epochs on the train split")
+    parser.add_argument("--distill-epochs", type=float, default=3.0, help="distill: epochs on the train split "
+                        "(early stopping on validation macro-F1 may end sooner)")
+    parser.add_argument("--temperature", type=float, default=2.0, help="distill: softmax temperature of the targets")
+    parser.add_argument("--alpha", type=float, default=0.5, help="distill: weight of the soft targets (1 - alpha: "
+                        "the labels)")
+    parser.add_argument("--student-lr", type=float, default=8e-5, help="learning rate of distill and prune-layers")
+    parser.add_argument("--prune-layers-epochs", type=float, default=1.0,
+                        help="prune-layers: fine-tuning epochs on the labels after dropping layers")
     parser.add_argument("--limit", type=int, help="evaluate on N test examples spread over the split (quick runs)")
     parser.add_argument("--latency-texts", type=int, default=40,
                         help="test inputs (texts or images) timed one by one at batch 1")
@@ -40,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = CompressionConfig(methods=parse_methods(args.methods), max_drop=args.max_drop,
                                recover_epochs=args.recover_epochs, limit=args.limit,
+                               distill_epochs=args.distill_epochs, distill_temperature=args.temperature,
+                               distill_alpha=args.alpha, student_learning_rate=args.student_lr,
+                               prune_layers_epochs=args.prune_layers_epochs,
                                latency_texts=args.latency_texts, threads=args.threads,
                                measure_memory=not args.no_memory, reuse=args.reuse)
     summary = optimize_run(args.run_dir, config)

@@ -7,7 +7,7 @@ items are opened a batch at a time (head importance, recovery fine-tuning).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class LabData:
     splits: dict[str, tuple[list[Any], list[int]]]  # texts, or image items (the test split: opened images)
     same_split_as_training: bool | None
     baseline_folder: Path | None = None  # the fp32 model saved like a variant (bnb-8bit loads from it)
+    built: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)  # label -> (student, details)
+    teacher: dict[str, Any] = field(default_factory=dict)  # the teacher's train logits and validation score
 
     @property
     def is_image(self) -> bool:

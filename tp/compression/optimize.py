@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tp.compression.config import CompressionConfig, MethodSpec
+from tp.compression.config import STACKABLE, CompressionConfig, MethodSpec
 from tp.compression.lab_data import LabData, load_lab_data
 from tp.compression.measure import (
     evaluate_interleaved,
@@ -29,8 +29,9 @@ from tp.compression.measure import (
     weights_bytes,
     write_probe_inputs,
 )
+from tp.compression.students import source_model, student_of
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
-from tp.errors import TpError
+from tp.errors import ConfigError, TpError
 from tp.evaluation.metrics import cpu_name
 from tp.evaluation.skill_check import warning_lines
 from tp.files import publish_folder
@@ -48,10 +49,10 @@ def _recover(model: Any, lab: LabData, config: CompressionConfig, after_step: Ca
                    after_step=after_step)
 
 
-def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
     from tp.compression.quantize import quantize_model, save_int8
 
-    model = copy.deepcopy(lab.classifier.model)
+    model = copy.deepcopy(source)
     counts = parameter_count(model)
     quantize_model(model)
     details = {"linear": "dynamic int8, per output channel (head kept fp32)"}
@@ -62,10 +63,11 @@ def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: Compression
     return {**counts, "weights_files": save_int8(model, folder), "details": details}
 
 
-def build_pruned_heads(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+def build_pruned_heads(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig,
+                       source: Any) -> dict[str, Any]:
     from tp.compression.prune_heads import head_importance, heads_to_prune, prune_heads, save_pruned
 
-    model = copy.deepcopy(lab.classifier.model)
+    model = copy.deepcopy(source)
     importance = head_importance(model, lab.batches("validation", config.importance_texts))
     pruned = heads_to_prune(importance, spec.fraction)
     prune_heads(model, pruned)
@@ -79,10 +81,11 @@ def build_pruned_heads(spec: MethodSpec, lab: LabData, folder: Path, config: Com
                         "recovery": recovery}}
 
 
-def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig,
+                    source: Any) -> dict[str, Any]:
     from tp.compression.prune_magnitude import apply_masks, magnitude_masks, save_sparse, sparsity
 
-    model = copy.deepcopy(lab.classifier.model)
+    model = copy.deepcopy(source)
     masks = magnitude_masks(model, spec.fraction)
     apply_masks(model, masks)
     recovery = _recover(model, lab, config, after_step=lambda: apply_masks(model, masks))
@@ -92,26 +95,48 @@ def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: Compre
                         "recovery": recovery}}
 
 
-def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
     from tp.compression.onnx_export import build_onnx_int8
 
     inputs = lab.open(lab.splits["validation"][0][:4])
-    max_length = None if lab.is_image else lab.classifier.max_length
-    details = build_onnx_int8(lab.classifier.model, lab.preprocessor, folder, inputs, max_length)
-    return {**parameter_count(lab.classifier.model), "weights_files": details.pop("weights_files"), "details": details}
+    max_length = None if lab.is_image else spec.max_length or lab.classifier.max_length
+    details = build_onnx_int8(source, lab.preprocessor, folder, inputs, max_length)
+    return {**parameter_count(source), "weights_files": details.pop("weights_files"), "details": details}
 
 
-def build_bnb(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig) -> dict[str, Any]:
+def build_bnb(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
     from tp.compression.bnb_8bit import build_bnb_8bit
 
-    details = build_bnb_8bit(lab.baseline_folder, folder)
-    return {**parameter_count(lab.classifier.model), "weights_files": details.pop("weights_files"), "details": details}
+    with tempfile.TemporaryDirectory() as tmp:  # it loads from a folder: the run's fp32 one, or the base's
+        if spec.base is not None:
+            source.save_pretrained(tmp)
+        details = build_bnb_8bit(lab.baseline_folder if spec.base is None else Path(tmp), folder)
+    return {**parameter_count(source), "weights_files": details.pop("weights_files"), "details": details}
 
 
-BUILDERS: dict[str, Callable[[MethodSpec, LabData, Path, CompressionConfig], dict[str, Any]]] = {
+def build_student(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
+    """distill:L / prune-layers:L: a plain transformers folder (safetensors) that stock pipeline() loads."""
+    model, details = student_of(spec, lab, config)
+    model.save_pretrained(folder)
+    return {**parameter_count(model), "weights_files": sorted(p.name for p in folder.glob("*.safetensors")),
+            "details": details}
+
+
+BUILDERS: dict[str, Callable[[MethodSpec, LabData, Path, CompressionConfig, Any], dict[str, Any]]] = {
     "int8-dynamic": build_int8, "prune-heads": build_pruned_heads, "prune-magnitude": build_magnitude,
-    "onnx-int8": build_onnx, "bnb-8bit": build_bnb,
+    "onnx-int8": build_onnx, "bnb-8bit": build_bnb, "distill": build_student, "prune-layers": build_student,
+    "max-length": build_student,
 }
+
+
+def _check_length(spec: MethodSpec, lab: LabData) -> None:
+    if spec.max_length is None:
+        return
+    if lab.is_image:
+        raise ConfigError(f"`{spec.label}`: max-length shortens texts; {lab.run_dir.name} classifies images.")
+    if spec.max_length >= lab.classifier.max_length:
+        raise ConfigError(f"`{spec.label}`: the run already reads at most {lab.classifier.max_length} tokens a "
+                          f"text; max-length must be fewer.")
 
 
 def _fresh(folder: Path) -> Path:
@@ -122,13 +147,22 @@ def _fresh(folder: Path) -> Path:
 
 def _build(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
     """Build one variant into `variants/<name>.partial/` and write its variant.json (status unmeasured)."""
+    _check_length(spec, lab)
     folder = _fresh(lab.run_dir / "variants" / f"{spec.name}.partial")
     log(f"building {spec.label} ...")
-    built = BUILDERS[spec.method](spec, lab, folder, config)
-    record = {"name": spec.name, "method": spec.method, "fraction": spec.fraction, "label": spec.label,
+    source, base = source_model(spec, lab, config, log)  # a stacked variant builds on its base's student
+    if spec.method in STACKABLE:
+        student_of(spec, lab, config, log)  # trained here, where it can say so; the builder finds it built
+    built = BUILDERS[spec.method](spec, lab, folder, config, source)
+    if base is not None:
+        built["details"] = {**built["details"], "base": {"label": spec.base.label, **base}}
+    record = {"name": spec.name, "method": spec.method, "fraction": spec.fraction, "layers": spec.layers,
+              "max_length": spec.max_length,
+              "label": spec.label, "stages": [stage.own_label for stage in spec.stages],
               "source_run": lab.classifier.info.get("name", lab.run_dir.name), "loader": "tp.compression.variants"
               ".load_variant", **built}
-    write_variant(folder, record, lab.classifier.info, lab.preprocessor)
+    info = lab.classifier.info if spec.max_length is None else {**lab.classifier.info, "max_length": spec.max_length}
+    write_variant(folder, record, info, lab.preprocessor)
     return folder
 
 

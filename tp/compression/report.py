@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tp.evaluation.reports import pyplot, save_figure
+from tp.compression.report_plot import frontier, plot_compression
 from tp.files import write_json
 from tp.tasks import IMAGE
 
@@ -25,6 +25,12 @@ NOTES = {
     "onnx-int8": "ONNX export + ONNX Runtime dynamic int8 (MatMul per channel, embedding Gather); the whole "
                  "graph, attention included, runs in ONNX Runtime's kernels instead of torch's.",
     "bnb-8bit": "bitsandbytes LLM.int8(); made for CUDA GPUs. On a CPU it casts activations to fp16 and is slow.",
+    "distill": "a student of the same architecture with L layers, initialised from every k-th teacher layer and "
+               "trained on the train split with the teacher's soft targets at temperature T plus the labels (Hinton "
+               "et al. 2015; DistilBERT, Sanh et al. 2019), keeping its best validation macro-F1 (early stopping). "
+               "A plain transformers model: stock `pipeline()` loads it.",
+    "prune-layers": "the bottom L layers kept (Sajjad et al. 2020), then fine-tuned on the labels alone: the cheap "
+                    "baseline of `distill` (no teacher), with the same loop and early stopping.",
 }
 IMAGE_NOTES = {  # where an image run (ViT) differs: no word table, a Conv2d patch embedding
     "int8-dynamic": "Linear layers int8 per channel (torch dynamic quantization); the patch embedding (a Conv2d: "
@@ -55,6 +61,7 @@ def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         record, m = records[name], records[name]["measurements"]
         table.append({
             "name": name, "label": record["label"], "method": record["method"],
+            "methods": [stage.partition(":")[0] for stage in record.get("stages") or [record["method"]]],
             "status": record.get("status", "baseline") if name != "fp32" else "baseline",
             "sparsity": 1 - record["nonzero_parameters"] / base_params, "parameters": record["parameters"],
             "size_mb": m["size_bytes"] / 1e6, "size_ratio": m["size_bytes"] / base["size_bytes"],
@@ -154,7 +161,7 @@ def _how_measured(summary: dict[str, Any]) -> str:
 
 def compression_markdown(summary: dict[str, Any]) -> str:
     table = rows(summary)
-    methods = {r["method"] for r in table if r["method"] != "fp32"}
+    methods = {m for r in table for m in r["methods"] if m != "fp32"}
     known = {**NOTES, **IMAGE_NOTES} if is_image_summary(summary) else NOTES
     notes = "\n".join(f"- `{m}`: {known[m]}" for m in known if m in methods)
     failures = "".join(f"\n- `{f['label']}` could not be built here: {f['error']}"
@@ -162,6 +169,8 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     if summary.get("reused"):
         failures += (f"\n- Built by an earlier run and only re-measured here (`--reuse`), next to a fresh fp32 "
                      f"baseline: {', '.join(f'`{label}`' for label in summary['reused'])}.")
+    students = "".join(_student_line(r) for r in summary["variants"].values()
+                       if r["method"] in ("distill", "prune-layers"))
     recovered = [r for r in summary["variants"].values() if (r.get("details") or {}).get("recovery", {}).get("epochs")]
     recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
                        f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
@@ -172,8 +181,27 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     return (f"# Compression of {Path(summary['run']).name}\n\n{flagged}"
             f"{markdown_table(table, inputs=input_noun(summary))}\n\n"
             f"![size vs accuracy, latency](compression.png)\n\n## How this was measured\n\n{_how_measured(summary)}\n\n"
-            f"## Methods\n\n{notes}{recovery}{failures}\n\nVariants live in `variants/<name>/` (not committed); "
+            f"{frontier_sentence(table)}\n\n"
+            f"## Methods\n\n{notes}{students}{recovery}{failures}\n\n"
+            "Variants live in `variants/<name>/` (not committed); "
             "`tp.compression.variants.load_variant(folder)` loads one and refuses a rejected one unless forced.\n")
+
+
+def _student_line(record: dict[str, Any]) -> str:
+    details, training = record["details"], record["details"]["training"]
+    teacher = (f"; the teacher's validation macro-F1 is {details['teacher_validation_macro_f1']:.4f}"
+               if "teacher_validation_macro_f1" in details else "")
+    stop = "stopped early, " if training["stopped_early"] else ""
+    return (f"\n- `{record['label']}` kept teacher layers {details['kept_layers']} of {details['teacher_layers']} and "
+            f"trained {training['steps']} of {training['steps_planned']} steps ({stop}{training['seconds']:g} s); its "
+            f"best validation macro-F1 was {training['best_validation_macro_f1']:.4f} at step "
+            f"{training['best_step']}{teacher}.")
+
+
+def frontier_sentence(table: list[dict[str, Any]]) -> str:
+    names = ", ".join(f"`{table[i]['label']}`" for i in frontier(table))
+    return (f"On the accuracy-speed frontier (no other model is at least as accurate and faster at batch 32): "
+            f"{names}. The middle plot draws it.")
 
 
 def card_section(summary: dict[str, Any]) -> str:
@@ -196,37 +224,6 @@ def update_card(readme: Path, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     readme.write_text(text, encoding="utf-8")
-
-
-def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | None = None) -> Path:
-    """Left: size on disk vs accuracy, with the gate's floor; right: batch-1 latency p50 with p95 whiskers."""
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    for i, r in enumerate(table):
-        color = {"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue")
-        left.scatter(r["size_mb"], r["accuracy"] * 100, color=color, marker="x" if r["status"] == "rejected" else "o")
-        left.annotate(r["label"], (r["size_mb"], r["accuracy"] * 100), textcoords="offset points",
-                      xytext=(4, 6 if i % 2 else -12), fontsize=8)  # alternate, so equal accuracies stay legible
-    if max_drop is not None:
-        floor = table[0]["accuracy"] * 100 - max_drop
-        left.axhline(floor, color="red", linestyle="--", linewidth=1)
-        left.annotate(f"gate: -{_count(max_drop, 'point')}", (0, floor), xycoords=("axes fraction", "data"),
-                      textcoords="offset points", xytext=(4, 3), fontsize=8, color="red")
-    left.set_xlabel("size on disk (MB)")
-    left.set_ylabel("test accuracy (%)")
-    left.set_title("size vs accuracy (red x: rejected by the gate)")
-    labels = [r["label"] for r in table]
-    p50 = [r["latency_p50_ms"] for r in table]
-    p95 = [max(0.0, r["latency_p95_ms"] - r["latency_p50_ms"]) for r in table]
-    colors = [{"baseline": "black", "rejected": "red"}.get(r["status"], "tab:blue") for r in table]
-    right.barh(labels, p50, xerr=[[0] * len(p50), p95], color=colors, alpha=0.8)
-    for y, r in enumerate(table):
-        right.annotate(f"{r['latency_ratio']:.2f}x", (r["latency_p50_ms"], y), textcoords="offset points",
-                       xytext=(4, -12), fontsize=8)
-    right.invert_yaxis()
-    right.set_xlabel("batch-1 latency, ms (bar: p50, whisker: p95)")
-    right.set_title("CPU latency")
-    return save_figure(fig, path)
 
 
 def write_reports(run_dir: Path, summary: dict[str, Any]) -> None:

@@ -33,6 +33,9 @@ LOADERS = {
     "prune-magnitude": ("tp.compression.prune_magnitude", "load_sparse"),
     "onnx-int8": ("tp.compression.onnx_export", "load_onnx"),
     "bnb-8bit": ("tp.compression.bnb_8bit", "load_bnb_8bit"),
+    "distill": ("tp.compression.variants", "load_fp32"),  # a smaller model of the same architecture
+    "prune-layers": ("tp.compression.variants", "load_fp32"),
+    "max-length": ("tp.compression.variants", "load_fp32"),  # the length is in tp.json
 }
 
 

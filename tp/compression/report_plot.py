@@ -1,0 +1,62 @@
+"""The lab's plot: size vs accuracy, the accuracy-speed frontier, and batch-1 latency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tp.evaluation.reports import pyplot, save_figure
+
+
+def frontier(table: list[dict[str, Any]]) -> list[int]:
+    """Rows no other row beats on both accuracy and batch-32 throughput, fastest last."""
+    def beaten(r: dict[str, Any]) -> bool:
+        return any(o["accuracy"] >= r["accuracy"] and o["throughput"] >= r["throughput"]
+                   and (o["accuracy"] > r["accuracy"] or o["throughput"] > r["throughput"]) for o in table)
+    return sorted((i for i, r in enumerate(table) if not beaten(r)), key=lambda i: table[i]["throughput"])
+
+
+def _color(row: dict[str, Any]) -> str:
+    return {"baseline": "black", "rejected": "red"}.get(row["status"], "tab:blue")
+
+
+def _points(axis: Any, table: list[dict[str, Any]], x: str, max_drop: float | None) -> None:
+    for i, r in enumerate(table):
+        axis.scatter(r[x], r["accuracy"] * 100, color=_color(r), marker="x" if r["status"] == "rejected" else "o")
+        axis.annotate(r["label"], (r[x], r["accuracy"] * 100), textcoords="offset points",
+                      xytext=(4, 6 if i % 2 else -12), fontsize=7)  # alternate, so equal accuracies stay legible
+    if max_drop is not None:
+        floor = table[0]["accuracy"] * 100 - max_drop
+        axis.axhline(floor, color="red", linestyle="--", linewidth=1)
+        axis.annotate(f"gate: -{max_drop:g} point{'' if max_drop == 1 else 's'}", (0, floor),
+                      xycoords=("axes fraction", "data"), textcoords="offset points", xytext=(4, 3), fontsize=8,
+                      color="red")
+    axis.set_ylabel("test accuracy (%)")
+
+
+def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | None = None) -> Path:
+    """Left: size on disk vs accuracy; middle: throughput vs accuracy with the frontier; right: latency p50/p95."""
+    plt = pyplot()
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5.2))
+    _points(left, table, "size_mb", max_drop)
+    left.set_xlabel("size on disk (MB)")
+    left.set_title("size vs accuracy (red x: rejected by the gate)")
+    _points(middle, table, "throughput_ratio", max_drop)
+    best = frontier(table)
+    middle.step([table[i]["throughput_ratio"] for i in best], [table[i]["accuracy"] * 100 for i in best],
+                where="pre", color="tab:green", linewidth=1.2, label="frontier")
+    middle.legend(loc="lower left", fontsize=8)
+    middle.set_xlabel("batch-32 throughput vs fp32 (x)")
+    middle.set_title("accuracy-speed frontier")
+    labels = [r["label"] for r in table]
+    p50 = [r["latency_p50_ms"] for r in table]
+    p95 = [max(0.0, r["latency_p95_ms"] - r["latency_p50_ms"]) for r in table]
+    right.barh(labels, p50, xerr=[[0] * len(p50), p95], color=[_color(r) for r in table], alpha=0.8)
+    for y, r in enumerate(table):
+        right.annotate(f"{r['latency_ratio']:.2f}x", (r["latency_p50_ms"], y), textcoords="offset points",
+                       xytext=(4, -12), fontsize=8)
+    right.invert_yaxis()
+    right.set_xlabel("batch-1 latency, ms (bar: p50, whisker: p95)")
+    right.set_title("CPU latency")
+    fig.tight_layout()
+    return save_figure(fig, path)
