@@ -195,3 +195,35 @@ def test_a_shorter_served_length_is_a_variant_of_its_own(student_run: Path) -> N
     assert summary["variants"]["max-length-32"]["parameters"] == summary["variants"]["fp32"]["parameters"]
     stacked = load_variant(student_run / "variants" / "distill-2_max-length-16_onnx-int8")
     assert stacked.max_length == 16 and stacked.predict(["The minister spoke. " * 40])[0]["label"] in LABELS
+
+
+def test_the_app_serves_the_fastest_accepted_variant_by_default_and_explains_with_fp32(student_run: Path,
+                                                                                       tmp_path: Path) -> None:
+    import httpx
+
+    from tp.compression.optimize import optimize_run
+    from tp.serving.process import start_tp_app
+
+    config = CompressionConfig(methods=parse_methods("distill:2,distill:2+onnx-int8"), max_drop=100,
+                               latency_texts=3, measure_memory=False, distill_epochs=0.5)
+    summary = optimize_run(student_run, config, log=lambda line: None)
+    fastest = max(("distill-2", "distill-2_onnx-int8"),
+                  key=lambda name: summary["variants"][name]["measurements"]["throughput_texts_per_s"])
+    for setting, expected in (("auto", fastest), ("none", None)):
+        server = start_tp_app({"TP_MODELS": f"tiny={student_run}", "TP_DEMO": "false", "TP_VARIANT": setting},
+                              tmp_path / f"{setting}.log")
+        try:
+            server.wait_until("/api/v1/ready", 240)
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                model = client.get("/api/v1/models").json()["models"][0]
+                assert model["variant"] == expected, model["variant_reason"]
+                assert f"TP_VARIANT={setting}" in model["variant_reason"]
+                if expected:
+                    accuracy = summary["variants"][expected]["measurements"]["accuracy"]
+                    assert model["metrics"]["test_accuracy"] == accuracy
+                    assert "fastest variant" in model["variant_reason"]
+                assert client.post("/api/v1/predict", json={"inputs": ["The minister spoke."]}).status_code == 200
+                explained = client.post("/api/v1/explain", json={"inputs": "The minister spoke."})
+                assert explained.status_code == 200, explained.text  # the fp32 weights the variant came from
+        finally:
+            server.stop()

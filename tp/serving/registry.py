@@ -9,13 +9,15 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tp.errors import ConfigError, InputError
+from tp.errors import ConfigError, InputError, TpError
 from tp.models.classifier import read_run_info
 from tp.models.loading import folder_task
+from tp.serving.auto_variant import Choice, choose_variant
 from tp.serving.batcher import Timing
 from tp.serving.cpu_tuning import tune_cpu_after_loading
 from tp.serving.errors import ConflictError, NotReadyError
@@ -50,6 +52,18 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     from tp.sources import resolve_model_source
 
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
+    choice = auto_variant(spec, folder, settings, device)
+    if choice.folder is not None:
+        try:
+            served = load_served_model(replace(spec, source=str(choice.folder)), settings, telemetry,
+                                       device, workers)
+            served.variant_reason = choice.reason
+            log.info("%s: %s", spec.name, choice.reason)
+            return served
+        except (TpError, ImportError, OSError, RuntimeError) as error:  # the run's own weights still serve
+            choice = Choice(None, f"TP_VARIANT=auto chose {choice.folder.name}, which failed to load "
+                                  f"({type(error).__name__}: {error}); serving the run's own weights.")
+            log.warning("%s: %s", spec.name, choice.reason)
     load = partial(load_classifier, folder, force_variant=settings.force_variants)
     if runs_on_onnx(settings, folder, device, folder_task(folder)):
         from tp.serving.onnx_serving import load_onnx
@@ -90,11 +104,19 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     served_model = ServedModel(spec, info, list(classifier.labels), max_tokens, device, quantized(settings), batcher,
                                explain_model, classifier.tokenizer, folder, scalar_metrics(values),
                                *skill_record(values), runtime="onnxruntime" if onnx else "torch")
+    served_model.variant_reason = choice.reason
     if onnx and settings.backend == "auto" and settings.quantize == "none":
         from tp.serving.onnx_serving import move_to_torch
 
         served_model.upgrade = partial(move_to_torch, served_model, inference)
     return served_model
+
+
+def auto_variant(spec: ModelSpec, folder: Path, settings: ServerSettings, device: str) -> Choice:
+    """TP_VARIANT's choice for a local run folder; nothing to choose for a variant folder or a Hub model."""
+    if not spec.is_local or (folder / "variant.json").is_file() or not read_run_info(folder):
+        return Choice(None, None)
+    return choose_variant(folder, settings.variant, device, settings.quantize)
 
 
 def quantized(settings: ServerSettings) -> str | None:

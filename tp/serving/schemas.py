@@ -267,6 +267,11 @@ class ModelPublic(Answer):
     runtime: Literal["torch", "onnxruntime"] = Field(
         "torch", description="What runs the forward passes now: torch, or ONNX Runtime (TP_BACKEND; with `auto`, "
                              "fp32 text models start on ONNX Runtime and move to torch once it has loaded).")
+    variant: str | None = Field(None, description="The compressed variant that answers (its folder under the run's "
+                                                  "variants/), null when the run's own weights do.")
+    variant_reason: str | None = Field(None, description="Why that variant or the run's own weights answer "
+                                                         "(TP_VARIANT), with the variant's measured speed-up and "
+                                                         "accuracy; null for a model that is not a run folder.")
     limits: ModelLimits
     examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
                                          "per label from the run folder's examples/ (empty when none; always "

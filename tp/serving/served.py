@@ -85,6 +85,7 @@ class ServedModel:
     examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
     runtime: str = "torch"  # what runs the batches: torch or onnxruntime
     upgrade: Any = None  # TP_BACKEND=auto, fp32: moves the batches to torch once it has loaded (background)
+    variant_reason: str | None = None  # TP_VARIANT: why this variant (or the run's own weights) answers
 
     @property
     def name(self) -> str:

@@ -134,6 +134,11 @@ class ServerSettings(TrainingSettings, BaseSettings):
     port: int = Field(7860, ge=1, le=65535, validation_alias=AliasChoices("TP_PORT", "PORT"))
     root_path: str = Field("", description="Public sub-path when served behind a proxy, e.g. /tp.")
     demo: bool = Field(True, description="Mount the Gradio demo at / (false: REST API only).")
+    variant: Literal["auto", "none"] = Field(
+        "auto", description="`auto`: a run folder with variants measured by `tp optimize` on a CPU of this model is "
+                            "served by its fastest variant that the accuracy gate accepted (CPU, no TP_QUANTIZE; "
+                            "explanations keep the fp32 weights; /models says which and why); `none`: always the "
+                            "run's own weights.")
     force_variants: bool = Field(False, description="Serve compressed variants that their accuracy gate rejected "
                                                     "(refused by default: start-up stops with the reason).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

@@ -511,6 +511,16 @@ export interface components {
              * @enum {string}
              */
             runtime: "torch" | "onnxruntime";
+            /**
+             * Variant
+             * @description The compressed variant that answers (its folder under the run's variants/), null when the run's own weights do.
+             */
+            variant: string | null;
+            /**
+             * Variant Reason
+             * @description Why that variant or the run's own weights answer (TP_VARIANT), with the variant's measured speed-up and accuracy; null for a model that is not a run folder.
+             */
+            variant_reason: string | null;
             limits: components["schemas"]["ModelLimits"];
             /**
              * Examples

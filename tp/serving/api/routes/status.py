@@ -77,6 +77,7 @@ def model_public(served: ServedModel, settings: Settings, default: bool) -> Mode
         name=served.name, task=served.task, default=default, labels=served.labels,
         base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
         device=served.device, quantized=served.quantized, runtime=served.runtime,
+        variant=(served.info.get("variant") or {}).get("name"), variant_reason=served.variant_reason,
         limits=model_limits(served, settings),
         examples=[ImageExample(label=label, image=url) for label, url in served.examples],
         baselines={name: baseline_public(name, scores) for name, scores in served.baselines.items()},

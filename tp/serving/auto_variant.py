@@ -1,0 +1,93 @@
+"""TP_VARIANT=auto (the default): serve a run folder's fastest accepted variant, when the lab measured it here.
+
+`tp optimize RUN_DIR` leaves variants in `RUN_DIR/variants/` and its measurements in
+`RUN_DIR/reports/compression.json`. When the server is asked to serve RUN_DIR on a CPU with no
+TP_QUANTIZE, it picks the accepted variant with the highest batch-32 throughput, provided that:
+
+- the lab ran on a CPU of the same model as this one (a speed-up measured on an AMX Xeon says little
+  about an AVX2 laptop, where bf16 is 4x slower than fp32);
+- the variant's own variant.json still says `accepted` (a variant the gate rejected is never chosen,
+  whatever the report says), and the runtime it needs is installed;
+- it is faster than the fp32 model measured in the same run.
+
+Otherwise the run's own fp32 weights are served, and `/models` says why. `TP_VARIANT=none` always
+serves fp32. Explanations use the fp32 weights either way (tp.serving.variants).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tp.tasks import IMAGE
+
+RUNTIMES = {"onnx-int8": "onnxruntime", "bnb-8bit": "bitsandbytes"}  # method -> the module its loader needs
+
+
+@dataclass(frozen=True)
+class Choice:
+    folder: Path | None  # the variant to serve, or None for the run's own weights
+    reason: str | None  # None: nothing to choose (a variant folder, a Hub model)
+
+
+def _summary(run: Path) -> dict[str, Any] | None:
+    path = run / "reports" / "compression.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _candidates(run: Path, summary: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
+    from tp.compression.variants import is_variant_folder, read_variant
+    from tp.errors import ModelSourceError
+
+    found = []
+    for name in summary.get("variants") or {}:
+        folder = run / "variants" / name
+        if name == "fp32" or not is_variant_folder(folder):
+            continue
+        try:
+            record = read_variant(folder)
+        except (ModelSourceError, ValueError, OSError):
+            continue
+        needs = RUNTIMES.get(record.get("method", ""))
+        speed = (record.get("measurements") or {}).get("throughput_texts_per_s")
+        if record.get("status") == "accepted" and speed and not (needs and importlib.util.find_spec(needs) is None):
+            found.append((float(speed), name, record))
+    return sorted(found, key=lambda item: item[0], reverse=True)
+
+
+def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str | None = None) -> Choice:
+    """Which weights to serve for the run folder `run` under TP_VARIANT=`setting`."""
+    from tp.evaluation.metrics import cpu_name
+
+    if setting == "none":
+        return Choice(None, "TP_VARIANT=none: the run's own weights.")
+    if device != "cpu" or quantize != "none":
+        return Choice(None, "TP_VARIANT=auto picks variants for CPU serving without TP_QUANTIZE only.")
+    summary = _summary(run)
+    if summary is None or not (run / "variants").is_dir():
+        return Choice(None, f"TP_VARIANT=auto: {run.name} has no measured variants (run `tp optimize {run}`).")
+    here, measured_on = cpu or cpu_name(), summary.get("environment", {}).get("cpu")
+    if measured_on != here:
+        return Choice(None, f"TP_VARIANT=auto: the variants were measured on {measured_on!r}, this CPU is {here!r}: "
+                            f"run `tp optimize {run}` here to measure them on it.")
+    fp32 = summary["variants"]["fp32"]["measurements"]
+    candidates = _candidates(run, summary)
+    if not candidates:
+        return Choice(None, "TP_VARIANT=auto: no variant that the accuracy gate accepted (and whose runtime is "
+                            "installed) is in variants/.")
+    speed, name, record = candidates[0]
+    ratio = speed / fp32["throughput_texts_per_s"]
+    if ratio <= 1.0:
+        return Choice(None, f"TP_VARIANT=auto: the fastest accepted variant, {name}, is not faster than fp32 here.")
+    accuracy = record["measurements"]["accuracy"]
+    return Choice(run / "variants" / name,
+                  f"TP_VARIANT=auto: {record.get('label', name)}, the fastest variant the accuracy gate accepted, "
+                  f"measured on this CPU ({here}): {ratio:.2f}x fp32's throughput at batch 32, test accuracy "
+                  f"{accuracy:.2%} against fp32's {fp32['accuracy']:.2%} on the same {fp32['test_size']} "
+                  f"{'images' if summary['environment'].get('task') == IMAGE.name else 'texts'}.")
