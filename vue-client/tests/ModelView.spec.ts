@@ -31,6 +31,12 @@ describe('ModelView', () => {
     expect(wrapper.get('[data-testid="model-runtime"]').text()).toBe('PyTorch')
     await wrapper.setProps({ model: model({ runtime: 'onnxruntime' }) })
     expect(wrapper.get('[data-testid="model-runtime"]').text()).toBe('ONNX Runtime')
+    expect(wrapper.get('[data-testid="model-variant"]').text()).toBe("the run's own weights")
+    expect(wrapper.find('[data-testid="model-variant-reason"]').exists()).toBe(false)
+    const reason = 'TP_VARIANT=auto: distill:3+onnx-int8, the fastest variant the accuracy gate accepted'
+    await wrapper.setProps({ model: model({ variant: 'distill-3_onnx-int8', variant_reason: reason }) })
+    expect(wrapper.get('[data-testid="model-variant"]').text()).toBe('distill-3_onnx-int8')
+    expect(wrapper.get('[data-testid="model-variant-reason"]').text()).toBe(reason)
     const matrix = wrapper.get('table.matrix')
     const firstRow = matrix.findAll('tbody tr')[0].findAll('td').map((td) => td.text())
     expect(firstRow).toEqual(['97', '0', '3', '0', '2'])

@@ -16,6 +16,8 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
     device: 'cpu',
     quantized: null,
     runtime: 'torch',
+    variant: null,
+    variant_reason: null,
     limits: {
       max_items: 64,
       max_chars: 50000,

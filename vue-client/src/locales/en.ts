@@ -84,6 +84,8 @@ export const en = {
   'model.device': 'Device',
   'model.runtime': 'Runtime',
   'model.quantized': 'Quantization',
+  'model.variant': 'Answering variant',
+  'model.ownWeights': "the run's own weights",
   'model.none': 'none',
   'model.labels': '{count} label|{count} labels',
   'model.limits': 'Limits',

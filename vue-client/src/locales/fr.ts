@@ -86,6 +86,8 @@ export const fr: Record<MessageKey, string> = {
   'model.device': 'Matériel',
   'model.runtime': 'Moteur d’exécution',
   'model.quantized': 'Quantification',
+  'model.variant': 'Variante qui répond',
+  'model.ownWeights': 'les poids du run',
   'model.none': 'aucune',
   'model.labels': '{count} étiquette|{count} étiquettes',
   'model.limits': 'Limites',
