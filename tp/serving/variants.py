@@ -87,6 +87,8 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     check_variant_settings(spec.name, record["method"], settings, device)
     image = classifier.spec.is_image
     max_tokens = None if image else settings.max_tokens or classifier.max_length
+    if max_tokens and record.get("max_length"):  # a max-length variant was gated at its own length: never more
+        max_tokens = min(max_tokens, int(record["max_length"]))
     preprocessor = classifier.preprocessor
     if image:
         from PIL import Image
@@ -110,5 +112,5 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     examples = example_data_urls(run, list(classifier.labels), settings.max_image_bytes) if image else []
     return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
                        explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
-                       task=classifier.task,
-                       examples=examples)
+                       task=classifier.task, examples=examples,
+                       runtime="onnxruntime" if record["method"] == "onnx-int8" else "torch")
