@@ -178,6 +178,8 @@ def compression_markdown(summary: dict[str, Any]) -> str:
     flagged = "".join(f"> **The run itself is flagged**: {w['message']} The gate compares each variant with "
                       "this fp32 model only, so an accepted variant inherits this.\n\n"
                       for w in summary.get("run_warnings") or [] if w.get("severity") == "error")
+    flagged += "".join(f"> **The run itself is below a baseline**: {w['message']} Every variant inherits this.\n\n"
+                       for w in summary.get("run_warnings") or [] if w.get("severity") == "warning")
     return (f"# Compression of {Path(summary['run']).name}\n\n{flagged}"
             f"{markdown_table(table, inputs=input_noun(summary))}\n\n"
             f"![size vs accuracy, latency](compression.png)\n\n## How this was measured\n\n{_how_measured(summary)}\n\n"

@@ -43,9 +43,11 @@ def plot_compression(table: list[dict[str, Any]], path: Path, max_drop: float | 
     left.set_title("size vs accuracy (red x: rejected by the gate)")
     _points(middle, table, "throughput_ratio", max_drop)
     best = frontier(table)
-    middle.step([table[i]["throughput_ratio"] for i in best], [table[i]["accuracy"] * 100 for i in best],
-                where="pre", color="tab:green", linewidth=1.2, label="frontier")
-    middle.legend(loc="lower left", fontsize=8)
+    xs, ys = [table[i]["throughput_ratio"] for i in best], [table[i]["accuracy"] * 100 for i in best]
+    middle.step(xs, ys, where="pre", color="tab:green", linewidth=1.2)
+    middle.scatter(xs, ys, s=220, facecolors="none", edgecolors="tab:green", linewidths=1.5,
+                   label="frontier: nothing else is as accurate and faster")
+    middle.legend(loc="lower right", fontsize=8)
     middle.set_xlabel("batch-32 throughput vs fp32 (x)")
     middle.set_title("accuracy-speed frontier")
     labels = [r["label"] for r in table]
