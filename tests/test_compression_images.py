@@ -219,3 +219,28 @@ def test_shipped_digits_vit_keeps_accuracy_in_int8_and_the_gate_rejects_a_broken
     examples = json.loads((run / "tp.json").read_text())["examples"]
     classifier = load_variant(run / "variants" / "int8-dynamic")
     assert [p["label"] for p in classifier.predict([Image.open(run / e) for e in examples])] == DIGITS
+
+
+def test_an_image_run_gets_students_too_and_no_text_length(vit_run: Path, tmp_path: Path) -> None:
+    """distill:L on a ViT: the same every-k-th layers and soft targets, images opened a batch at a time."""
+    import shutil
+
+    from PIL import Image
+
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.optimize import optimize_run
+
+    run = shutil.copytree(vit_run, tmp_path / "tiny-digits")
+    shutil.rmtree(run / "variants", ignore_errors=True)
+    config = CompressionConfig(methods=parse_methods("distill:1,distill:1+onnx-int8,max-length:16"), max_drop=100,
+                               latency_texts=3, measure_memory=False, distill_epochs=1, student_learning_rate=1e-3)
+    with one_thread():
+        summary = optimize_run(run, config, log=lambda line: None)
+    assert "max-length-16" in summary["failures"] and "images" in summary["failures"]["max-length-16"]["error"]
+    student = summary["variants"]["distill-1"]
+    assert student["details"]["kept_layers"] == [0]
+    assert student["parameters"] < summary["variants"]["fp32"]["parameters"]
+    for name in ("distill-1", "distill-1_onnx-int8"):
+        classifier = load_variant(run / "variants" / name)
+        assert isinstance(classifier, ImageClassifier)
+        assert classifier.predict([Image.new("L", (8, 8))])[0]["label"] in DIGITS
