@@ -24,7 +24,9 @@ LIMITS = {"TP_MAX_ITEMS": "16", "TP_MAX_CHARS": "5000", "TP_MAX_REQUEST_BYTES": 
 
 def launch(env: dict[str, str], log: Path, timeout: float = 240.0) -> ServerProcess:
     """Start app.py with `env` and wait for /api/v1/ready; a failure shows the server's log."""
-    server = start_tp_app(env, log, app=APP)
+    # the shipped model's own weights, as in a fresh clone, even after `tp optimize` left variants in this
+    # checkout (TP_VARIANT=auto would serve one); a test of auto passes TP_VARIANT itself
+    server = start_tp_app({"TP_VARIANT": "none", **env}, log, app=APP)
     try:
         server.ready_after = server.wait_until("/api/v1/ready", timeout)
     except Exception:

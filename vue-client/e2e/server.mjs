@@ -48,6 +48,7 @@ export async function startApp(work, env) {
       TP_HOST: '127.0.0.1',
       TP_PORT: String(port),
       TP_CACHE_DIR: join(work, 'cache'), // the ONNX export of this run, not the user's ~/.cache/tp
+      TP_VARIANT: 'none', // what the tests expect of the shipped model, even after `tp optimize` made variants here
       ...env,
     },
   })
