@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--student-lr", type=float, default=8e-5, help="learning rate of distill and prune-layers")
     parser.add_argument("--prune-layers-epochs", type=float, default=1.0,
                         help="prune-layers: fine-tuning epochs on the labels after dropping layers")
+    parser.add_argument("--search-trials", type=int, default=4, help="int8-dynamic: when int8 loses more than "
+                        "--max-drop on validation, try keeping the 1, 2, 4... most sensitive layers in fp32 (0: off)")
     parser.add_argument("--limit", type=int, help="evaluate on N test examples spread over the split (quick runs)")
     parser.add_argument("--latency-texts", type=int, default=40,
                         help="test inputs (texts or images) timed one by one at batch 1")
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                                recover_epochs=args.recover_epochs, limit=args.limit,
                                distill_epochs=args.distill_epochs, distill_temperature=args.temperature,
                                distill_alpha=args.alpha, student_learning_rate=args.student_lr,
-                               prune_layers_epochs=args.prune_layers_epochs,
+                               prune_layers_epochs=args.prune_layers_epochs, search_trials=args.search_trials,
                                latency_texts=args.latency_texts, threads=args.threads,
                                measure_memory=not args.no_memory, reuse=args.reuse)
     summary = optimize_run(args.run_dir, config)

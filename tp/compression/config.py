@@ -131,6 +131,7 @@ class CompressionConfig:
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5  # weight of the teacher's soft targets against the labels
     prune_layers_epochs: float = 1.0  # prune-layers: fine-tuning on the labels after dropping layers
+    search_trials: int = 4  # int8-dynamic: fp32 fallbacks tried on validation when int8 loses too much (0: none)
     limit: int | None = None  # evaluate on N test examples spread over the split (quick runs; the gate judges N)
     importance_texts: int = 256  # validation inputs (texts or images) whose gradients rank the heads (prune-heads)
     latency_texts: int = 40  # test inputs timed one by one at batch 1, interleaved across variants
@@ -152,6 +153,8 @@ class CompressionConfig:
             raise ConfigError(f"`limit` must be a positive number of test examples, got {self.limit}.")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"`threads` must be a positive number, got {self.threads}.")
+        if self.search_trials < 0:
+            raise ConfigError(f"`search_trials` cannot be negative, got {self.search_trials}.")
         for name in ("importance_texts", "latency_texts", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"`{name}` must be a positive number, got {getattr(self, name)}.")

@@ -52,10 +52,16 @@ def _recover(model: Any, lab: LabData, config: CompressionConfig, after_step: Ca
 def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
     from tp.compression.quantize import quantize_model, save_int8
 
-    model = copy.deepcopy(source)
-    counts = parameter_count(model)
-    quantize_model(model)
-    details = {"linear": "dynamic int8, per output channel (head kept fp32)"}
+    counts = parameter_count(source)
+    details: dict[str, Any] = {"linear": "dynamic int8, per output channel (head kept fp32)"}
+    if config.search_trials and lab.splits["validation"][0]:
+        from tp.compression.search import searched_int8
+
+        model, details["search"] = searched_int8(source, lab.encode, lab.splits["validation"], config.max_drop,
+                                                 config.search_trials)
+        details["fp32_layers"] = list(getattr(model.config, "tp_fp32_layers", None) or [])
+    else:
+        model = quantize_model(copy.deepcopy(source))
     if lab.is_image:  # ViT: no word table; torch's dynamic quantization has no Conv2d kernel
         details["patch_embedding"] = "Conv2d kept fp32 (no word-embedding table in a ViT)"
     else:

@@ -59,12 +59,12 @@ def quiet_quantization() -> Iterator[None]:
         yield
 
 
-def _set_module(model: nn.Module, dotted: str, module: nn.Module) -> None:
+def set_module(model: nn.Module, dotted: str, module: nn.Module) -> None:
     parent, _, name = dotted.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, name, module)
 
 
-def _quantizable_linears(model: nn.Module) -> list[str]:
+def quantizable_linears(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules()
             if isinstance(module, nn.Linear) and name.split(".")[-1] not in KEEP_FP32]
 
@@ -77,16 +77,20 @@ def _embedding_name(model: nn.Module) -> str | None:
     return next(name for name, module in model.named_modules() if module is table)
 
 
-def quantize_model(model: nn.Module) -> nn.Module:
-    """Quantize `model` in place: Linear layers (but the head) to dynamic int8, a word table to int8 rows."""
+def quantize_model(model: nn.Module, keep: list[str] | None = None) -> nn.Module:
+    """Quantize `model` in place: Linear layers (but the head, and the `keep` ones) to dynamic int8, a word table to
+    int8 rows. `keep` (the accuracy search's choice) is recorded in the config, so that loading rebuilds it."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    spec = {name: per_channel_dynamic_qconfig for name in _quantizable_linears(model)}
+    keep = sorted(set(keep if keep is not None else getattr(model.config, "tp_fp32_layers", None) or []))
+    spec = {name: per_channel_dynamic_qconfig for name in quantizable_linears(model) if name not in keep}
+    if keep:
+        model.config.tp_fp32_layers = keep
     embedding = _embedding_name(model)
     with quiet_quantization():
         quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
     if embedding is not None:
-        _set_module(model, embedding, Int8Embedding.from_float(model.get_submodule(embedding)))
+        set_module(model, embedding, Int8Embedding.from_float(model.get_submodule(embedding)))
     return model
 
 

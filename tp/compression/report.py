@@ -171,6 +171,8 @@ def compression_markdown(summary: dict[str, Any]) -> str:
                      f"baseline: {', '.join(f'`{label}`' for label in summary['reused'])}.")
     students = "".join(_student_line(r) for r in summary["variants"].values()
                        if r["method"] in ("distill", "prune-layers"))
+    students += "".join(_search_line(r) for r in summary["variants"].values()
+                        if len(((r.get("details") or {}).get("search") or {}).get("trials") or []) > 1)
     recovered = [r for r in summary["variants"].values() if (r.get("details") or {}).get("recovery", {}).get("epochs")]
     recovery = "".join(f"\n- `{r['label']}` was fine-tuned for {_count(r['details']['recovery']['epochs'], 'epoch')} "
                        f"({r['details']['recovery']['steps']} steps) on the train split after pruning."
@@ -198,6 +200,18 @@ def _student_line(record: dict[str, Any]) -> str:
             f"trained {training['steps']} of {training['steps_planned']} steps ({stop}{training['seconds']:g} s); its "
             f"best validation macro-F1 was {training['best_validation_macro_f1']:.4f} at step "
             f"{training['best_step']}{teacher}.")
+
+
+def _search_line(record: dict[str, Any]) -> str:
+    search = record["details"]["search"]
+    first, trials = search["trials"][0], search["trials"][1:]
+    tried = ", ".join(f"{t['fp32_layers']} ({t['validation_accuracy']:.2%})" for t in trials)
+    verdict = "passed" if search["passed"] else "none passed, so the most accurate trial was kept"
+    return (f"\n- `{record['label']}`: all in int8, it lost {first['drop_points']:g} points on the validation split "
+            f"(fp32 {search['validation_baseline']:.2%}), so the search kept the most sensitive Linear layers in fp32 "
+            f"(ranked by the KL divergence each alone in int8 causes; most sensitive: "
+            f"`{search['most_sensitive'][0][0]}`): {tried} layers kept, validation accuracy in brackets; {verdict}. "
+            f"The variant keeps {len(search['keep'])} in fp32 and is gated on the test split like the others.")
 
 
 def frontier_sentence(table: list[dict[str, Any]]) -> str:
