@@ -9,6 +9,8 @@ the test split the gate reports on:
 3. keep the 1, 2, 4, 8... most sensitive layers in fp32 until the validation accuracy passes or the trial
    budget runs out; the best trial (the first that passes, else the most accurate) is the variant.
 
+The validation baseline is the model being quantized, in fp32: the run's, or a stacked variant's student, so
+that a student better than its teacher on validation cannot hide what int8 costs it.
 The lab then measures that variant on the test split and gates it like any other, so a variant chosen
 here can still be rejected there: the search decides on validation, the report is on test.
 """
