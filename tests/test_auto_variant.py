@@ -61,6 +61,9 @@ def test_fp32_is_served_when_the_measurements_do_not_apply(tmp_path: Path, setti
 
 def test_fp32_is_served_when_no_variant_is_accepted_or_faster(tmp_path: Path) -> None:
     assert "no measured variants" in choose_variant(tmp_path, "auto", "cpu", "none", cpu=CPU).reason
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "compression.json").write_text('{"variants": {}}')  # a fresh clone's shipped model
+    assert "not its variants/" in choose_variant(tmp_path, "auto", "cpu", "none", cpu=CPU).reason
     rejected = write_run(tmp_path / "a", {"onnx-int8": ("rejected", 0.90, 30.0)})
     assert "no variant that the accuracy gate accepted" in choose_variant(rejected, "auto", "cpu", "none", CPU).reason
     slow = write_run(tmp_path / "b", {"int8-dynamic": ("accepted", 0.98, 4.0)})

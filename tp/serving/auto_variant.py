@@ -70,8 +70,11 @@ def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str
     if device != "cpu" or quantize != "none":
         return Choice(None, "TP_VARIANT=auto picks variants for CPU serving without TP_QUANTIZE only.")
     summary = _summary(run)
-    if summary is None or not (run / "variants").is_dir():
+    if summary is None:
         return Choice(None, f"TP_VARIANT=auto: {run.name} has no measured variants (run `tp optimize {run}`).")
+    if not (run / "variants").is_dir():
+        return Choice(None, f"TP_VARIANT=auto: {run.name}'s lab report is here but not its variants/ (their "
+                            f"weights are not committed): run `tp optimize {run}` to build and measure them.")
     here, measured_on = cpu or cpu_name(), summary.get("environment", {}).get("cpu")
     if measured_on != here:
         return Choice(None, f"TP_VARIANT=auto: the variants were measured on {measured_on!r}, this CPU is {here!r}: "

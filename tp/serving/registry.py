@@ -80,7 +80,9 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
 
         return load_variant_model(spec, classifier, info, folder, settings, telemetry, device, workers)
     if classifier.spec.is_image:
-        return load_image_model(spec, classifier, info, folder, settings, telemetry, device, workers)
+        image_model = load_image_model(spec, classifier, info, folder, settings, telemetry, device, workers)
+        image_model.variant_reason = choice.reason
+        return image_model
     positions = getattr(classifier.model.config, "max_position_embeddings", None) or 512
     max_tokens = settings.max_tokens or classifier.max_length
     if max_tokens > positions:
