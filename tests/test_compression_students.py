@@ -227,3 +227,29 @@ def test_the_app_serves_the_fastest_accepted_variant_by_default_and_explains_wit
                 assert explained.status_code == 200, explained.text  # the fp32 weights the variant came from
         finally:
             server.stop()
+
+
+def test_a_published_student_card_loads_it_with_the_stock_pipeline() -> None:
+    from tp.publish.variant import usage_section
+
+    text = usage_section("distill", "alice/news-distill-2", "The minister spoke.",
+                         {"task": "text-classification", "max_length": 128})
+    assert 'pipeline("text-classification", model="alice/news-distill-2")' in text
+    assert "truncation=True, max_length=128" in text and "only tp loads" not in text
+
+
+def test_a_student_variant_folder_loads_in_the_stock_pipeline(student_run: Path) -> None:
+    """What `tp push --variant distill-2` uploads is this folder as it is (variant.json beside it)."""
+    from transformers import pipeline
+
+    from tp.compression.optimize import optimize_run
+
+    config = CompressionConfig(methods=parse_methods("distill:2"), max_drop=100, latency_texts=3,
+                               measure_memory=False, distill_epochs=0.5)
+    optimize_run(student_run, config, log=lambda line: None)
+    folder = student_run / "variants" / "distill-2"
+    classifier = pipeline("text-classification", model=str(folder), device="cpu")
+    assert classifier.model.config.num_hidden_layers == 2
+    mine = load_variant(folder).predict(["The minister spoke."])[0]
+    stock = classifier("The minister spoke.", truncation=True, max_length=64)[0]
+    assert stock["label"] == mine["label"] and abs(stock["score"] - mine["score"]) < 1e-4

@@ -36,6 +36,17 @@ print(AutoConfig.from_pretrained(folder).id2label[int(np.argmax(logits[0]))])
 {cut}
 The full-precision model this variant was made from loads with stock `transformers.pipeline`."""
 
+PIPELINE_USAGE = """This variant ({method}) is a plain transformers model of the original architecture (fewer layers, or
+a shorter input): stock `pipeline` loads it, no tp needed:
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("{task}", model="{repo}")
+print(classifier({inputs}{cut}))
+```"""
+PLAIN_METHODS = ("distill", "prune-layers", "max-length")  # variants saved as ordinary transformers folders
+
 TP_USAGE = """This variant is stored in tp's own format (`variant.json`: {method}), which only tp loads. tp is not on
 PyPI: install it from its source repository (in a clone, `pip install -r requirements.txt -e .`), then:
 
@@ -59,6 +70,10 @@ def usage_section(method: str, repo: str, example: str, info: dict[str, Any]) ->
                else "")
         return ONNX_USAGE.format(repo=repo, example=example, max_length=max_length, cut=cut)
     image = info.get("task") == IMAGE.name
+    if method in PLAIN_METHODS:
+        return PIPELINE_USAGE.format(method=method, task=info.get("task", "text-classification"),
+                                     repo=repo, inputs=f"{example!r}",
+                                     cut="" if image else f", truncation=True, max_length={max_length}")
     return TP_USAGE.format(repo=repo, method=method, pil="from PIL import Image\n" if image else "",
                            inputs=f"[Image.open({example!r})]" if image else f"[{example!r}]")
 
