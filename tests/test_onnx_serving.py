@@ -17,7 +17,10 @@ from tp.serving.inference import TextInference
 from tp.serving.onnx_serving import (
     META_FILE,
     LazyModel,
+    background_export,
     cache_key,
+    export_folder,
+    exports_later,
     load_onnx,
     load_onnx_classifier,
     model_files,
@@ -161,3 +164,28 @@ def test_batches_move_to_torch_with_the_same_answers(tiny_classifier_dir: Path, 
     with caplog.at_level(logging.ERROR, logger="tp.serving"):
         move_to_torch(stuck, inference)
     assert stuck.runtime == "onnxruntime" and inference.model is onnx_model and "stay on ONNX Runtime" in caplog.text
+
+
+def test_a_first_start_exports_in_the_background_for_the_next(tiny_classifier_dir: Path, tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    auto = settings("auto", cache_dir=tmp_path)
+    assert exports_later(tiny_classifier_dir, auto)  # empty cache: serve on torch now
+    assert not exports_later(tiny_classifier_dir, settings("onnx", cache_dir=tmp_path))
+    assert not exports_later(tiny_classifier_dir, settings("torch", cache_dir=tmp_path))
+    assert not exports_later(tiny_classifier_dir, settings("auto", "int8", tmp_path))  # int8 is in the graph
+    background_export(tiny_classifier_dir, auto, lambda: load_classifier(tiny_classifier_dir))()
+    target = export_folder(tiny_classifier_dir, "none", tmp_path)
+    assert (target / META_FILE).is_file() and (target / "model.onnx").is_file()
+    assert not exports_later(tiny_classifier_dir, auto)  # the next start loads the export
+    classifier, _ = load_onnx(tiny_classifier_dir, auto, never)
+    np.testing.assert_allclose(classifier.predict_logits(TEXTS),
+                               load_classifier(tiny_classifier_dir).predict_logits(TEXTS), atol=1e-4)
+
+    def broken() -> None:
+        raise OSError("weights gone")
+
+    other = tmp_path / "other-cache"
+    with caplog.at_level(logging.WARNING, logger="tp.serving"):
+        background_export(tiny_classifier_dir, settings("auto", cache_dir=other), broken)()  # only logs
+    assert "next start tries again" in caplog.text and "weights gone" in caplog.text
+    assert exports_later(tiny_classifier_dir, settings("auto", cache_dir=other))

@@ -44,6 +44,8 @@ from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
 from tp.tasks import IMAGE, TEXT
 
+DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio demo to mount
+
 
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
                       workers: int) -> ServedModel:
@@ -65,10 +67,14 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
                                   f"({type(error).__name__}: {error}); serving the run's own weights.")
             log.warning("%s: %s", spec.name, choice.reason)
     load = partial(load_classifier, folder, force_variant=settings.force_variants)
+    later = None  # a background job once the server is ready
     if runs_on_onnx(settings, folder, device, folder_task(folder)):
-        from tp.serving.onnx_serving import load_onnx
+        from tp.serving.onnx_serving import background_export, exports_later, load_onnx
 
-        classifier, explain_model = load_onnx(folder, settings, load)
+        if exports_later(folder, settings):  # a first start: answer on torch now, export for the next one
+            classifier, explain_model, later = load(), None, background_export(folder, settings, load)
+        else:
+            classifier, explain_model = load_onnx(folder, settings, load)
     else:
         classifier, explain_model = load(), None
     onnx = explain_model is not None  # ONNX Runtime runs the batches; int8 is already in its graph
@@ -107,6 +113,7 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
                                explain_model, classifier.tokenizer, folder, scalar_metrics(values),
                                *skill_record(values), runtime="onnxruntime" if onnx else "torch")
     served_model.variant_reason = choice.reason
+    served_model.upgrade = later
     if onnx and settings.backend == "auto" and settings.quantize == "none":
         from tp.serving.onnx_serving import move_to_torch
 
@@ -222,8 +229,11 @@ class ModelRegistry:
         self.telemetry.models_ready.set(1)
         self.loaded.set()
         upgrades = [served.upgrade for served in self.models.values() if served.upgrade]
-        if upgrades:  # served meanwhile by ONNX Runtime; a failure keeps it there (logged)
+        if upgrades:  # background work (each logs its own failure); after the demo is up: it shares the CPU
             def run_upgrades() -> None:
+                waited = time.monotonic()
+                while self.demo_pending and time.monotonic() - waited < DEMO_WAIT_S:
+                    time.sleep(0.1)
                 for upgrade in upgrades:
                     upgrade()
 

@@ -84,7 +84,7 @@ class ServedModel:
     task: str = TEXT.name
     examples: list[tuple[str, str]] = field(default_factory=list)  # (label, data URL), image models
     runtime: str = "torch"  # what runs the batches: torch or onnxruntime
-    upgrade: Any = None  # TP_BACKEND=auto, fp32: moves the batches to torch once it has loaded (background)
+    upgrade: Any = None  # run once the server is ready, in the background: move the batches to torch, or export
     variant_reason: str | None = None  # TP_VARIANT: why this variant (or the run's own weights) answers
 
     @property
