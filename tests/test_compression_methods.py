@@ -72,13 +72,12 @@ def test_method_specs_parse_and_refuse_bad_values() -> None:
 
 
 def test_int8_dynamic_quantizes_linears_and_embeddings_and_reloads(model, tokenizer, tmp_path: Path) -> None:
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-
+    from tp.compression.int8_linear import Int8Linear
     from tp.compression.quantize import Int8Embedding, load_int8, quantize_model, save_int8
 
     expected = logits(model, tokenizer)
     quantized = quantize_model(copy.deepcopy(model))
-    assert isinstance(quantized.bert.encoder.layer[0].attention.self.query, DynamicLinear)
+    assert isinstance(quantized.bert.encoder.layer[0].attention.self.query, Int8Linear)
     assert isinstance(quantized.get_input_embeddings(), Int8Embedding)
     assert isinstance(quantized.classifier, torch.nn.Linear)  # the head stays fp32
     save_int8(quantized, tmp_path)
@@ -86,6 +85,32 @@ def test_int8_dynamic_quantizes_linears_and_embeddings_and_reloads(model, tokeni
     assert torch.allclose(logits(reloaded, tokenizer), logits(quantized, tokenizer), atol=1e-6)
     assert (logits(reloaded, tokenizer) - expected).abs().max() < 0.05
     assert weights_bytes(tmp_path) < 0.35 * fp32_bytes(model, tmp_path / "fp32")
+
+
+def test_int8_linear_is_close_to_fp32_at_any_shape_and_warns_nothing(model) -> None:
+    import warnings
+
+    from tp.compression.int8_linear import Int8Linear
+    from tp.compression.quantize import quantize_model
+
+    torch.manual_seed(0)
+    for features, shape in ((16, (0, 16)), (37, (1, 37)), (64, (3, 5, 64))):  # odd, 3-d, empty batch
+        linear = torch.nn.Linear(features, 11)
+        int8 = Int8Linear.from_float(linear)
+        x = torch.randn(*shape)
+        with torch.inference_mode():
+            expected, got = linear(x), int8(x)
+        assert got.shape == expected.shape and got.dtype == torch.float32
+        if not x.numel():
+            continue
+        # per-channel weights and per-token activations: the error is a few steps of 1/127 of the ranges
+        bound = 4 * features * (x.abs().max() / 127) * (linear.weight.abs().max() / 127) + 2e-2 * expected.abs().max()
+        assert (got - expected).abs().max() <= bound
+        weight = linear.weight.detach()
+        assert torch.allclose(int8.dequantized_weight(), weight, atol=float(weight.abs().max()) / 127)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # torch.ao's eager API warned here
+        quantize_model(copy.deepcopy(model))
 
 
 def test_int8_embedding_lookup_is_close_to_the_fp32_rows() -> None:
@@ -226,13 +251,12 @@ def image_logits(model: torch.nn.Module, processor, count: int = 4) -> torch.Ten
 
 
 def test_int8_dynamic_on_a_vit_keeps_the_patch_conv_fp32_and_reloads(vit, tmp_path: Path) -> None:
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-
+    from tp.compression.int8_linear import Int8Linear
     from tp.compression.quantize import load_int8, quantize_model, save_int8
 
     model, processor = vit
     quantized = quantize_model(copy.deepcopy(model))
-    assert sum(isinstance(m, DynamicLinear) for m in quantized.modules()) == 12  # 2 layers x (q, k, v, o, fc1, fc2)
+    assert sum(isinstance(m, Int8Linear) for m in quantized.modules()) == 12  # 2 layers x (q, k, v, o, fc1, fc2)
     assert isinstance(quantized.vit.embeddings.patch_embeddings.projection, torch.nn.Conv2d)  # stays fp32
     assert isinstance(quantized.classifier, torch.nn.Linear)
     save_int8(quantized, tmp_path)

@@ -33,23 +33,18 @@ def accuracy(model: torch.nn.Module, encode: Encode, inputs: list[Any], labels: 
 
 def sensitivities(model: torch.nn.Module, encode: Encode, inputs: list[Any]) -> list[tuple[str, float]]:
     """Every quantizable Linear layer with the KL divergence its int8 version alone causes, most sensitive first."""
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-    from torch.ao.quantization import per_channel_dynamic_qconfig
-
-    from tp.compression.quantize import quantizable_linears, quiet_quantization, set_module
+    from tp.compression.int8_linear import Int8Linear
+    from tp.compression.quantize import quantizable_linears, set_module
 
     reference = torch.log_softmax(logits_of(model, encode, inputs), -1)
     scores = []
     for name in quantizable_linears(model):
         original = model.get_submodule(name)
-        original.qconfig = per_channel_dynamic_qconfig
-        with quiet_quantization():
-            set_module(model, name, DynamicLinear.from_float(original))
+        set_module(model, name, Int8Linear.from_float(original))
         try:
             changed = torch.log_softmax(logits_of(model, encode, inputs), -1)
         finally:
             set_module(model, name, original)
-            del original.qconfig
         kl = torch.nn.functional.kl_div(changed, reference, log_target=True, reduction="batchmean")
         scores.append((name, float(kl)))
     return sorted(scores, key=lambda item: item[1], reverse=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,13 +84,13 @@ def plan_threads(settings: Any, device: str) -> tuple[int, int]:
 
 
 def quantize_int8(model: Any) -> Any:
-    """A copy of `model` with dynamic int8 Linear layers (weights int8, activations quantized per batch)."""
-    import torch
-    from torch.ao.quantization import quantize_dynamic
+    """A copy of `model` with int8 Linear layers (weights int8 per channel, activations quantized per token in
+    each batch; tp.compression.quantize) and an int8 word table; the head stays fp32."""
+    import copy
 
-    with warnings.catch_warnings():  # torch.ao points users to torchao; the eager API still works
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    from tp.compression.quantize import quantize_model
+
+    return quantize_model(copy.deepcopy(model)).eval()
 
 
 def reduce_precision(model: Any, quantize: str, device: str = "cpu") -> Any:
