@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from tiny_runs import untrained_text_run
 
 from tp.compression.report import CARD_START, card_section, update_card
 from tp.compression.variants import load_variant, read_variant
@@ -25,17 +25,7 @@ CARD = "---\nlicense: mit\n---\n# tiny\n\nSome results.\n\n## How to use\n\nLoad
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, bbc_frame) -> Path:
     """A run folder around an untrained 2-layer BERT, whose recorded data is a CSV of 120 BBC articles."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    run = tmp_path_factory.mktemp("runs") / "tiny"
-    config = BertConfig.from_pretrained(tiny_bert_dir, num_labels=5, id2label=dict(enumerate(LABELS)),
-                                        label2id={n: i for i, n in enumerate(LABELS)})
-    BertForSequenceClassification(config).save_pretrained(run / "model")
-    AutoTokenizer.from_pretrained(tiny_bert_dir).save_pretrained(run / "model")
-    bbc_frame.to_csv(run.parent / "bbc.csv", index=False)
-    (run / "config.yaml").write_text(yaml.safe_dump({"name": "tiny", "data": {"source": str(run.parent / "bbc.csv")}}))
-    (run / "tp.json").write_text(json.dumps({"name": "tiny", "task": "text-classification", "labels": LABELS,
-                                             "base_model": "tiny-bert", "max_length": 64}))
+    run = untrained_text_run(tmp_path_factory.mktemp("runs") / "tiny", tiny_bert_dir, bbc_frame)
     (run / "README.md").write_text(CARD)
     return run
 
