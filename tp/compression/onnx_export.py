@@ -109,12 +109,21 @@ def quantize_onnx(source: Path, target: Path) -> None:
 
     Works on plain and on fused graphs (fuse_encoder_graph's contrib ops carry no type information
     for the quantizer's shape inference: their float outputs are declared as the default type)."""
+    import logging
+
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    # it warns through the root logger (`logging.warning`), which, with no handler there, installs one: in a
+    # server, every later log line would then print twice. A handler of our own for the duration stops that.
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.removeHandler(quiet)
 
 
 def fuse_encoder_graph(source: Path, target: Path, config: Any) -> dict[str, int]:
