@@ -13,7 +13,9 @@ from tp.serving.process import start_tp_app
 
 
 def test_predictions_come_first_and_ready_waits_for_the_demo(tmp_path: Path) -> None:
-    server = start_tp_app({}, tmp_path / "app.log", app=APP)  # the shipped models, demo on: what `python app.py` does
+    # the shipped models, demo on: what `python app.py` does, but TP_VARIANT=none, so that no background rebuild
+    # of a variant writes into this checkout (test_variant_rebuild tests that)
+    server = start_tp_app({"TP_VARIANT": "none"}, tmp_path / "app.log", app=APP)
     first_prediction = ready_at = None
     pages = set()
     try:

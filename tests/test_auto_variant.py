@@ -21,7 +21,8 @@ def write_run(run: Path, variants: dict[str, tuple[str, float, float]], cpu: str
     """A run folder with a lab report and variant folders: name -> (status, accuracy, texts/s)."""
     records = {"fp32": {"measurements": measured(0.98, 10.0)}}
     for name, (status, accuracy, speed) in variants.items():
-        record = {"format": "tp-variant/1", "name": name, "label": name.replace("-3_", "-3+"),
+        label = name.replace("-3_", "-3+")
+        record = {"format": "tp-variant/1", "name": name, "label": label, "stages": label.split("+"),
                   "method": name.rpartition("_")[2], "status": (on_disk or {}).get(name, status),
                   "measurements": measured(accuracy, speed)}
         (run / "variants" / name).mkdir(parents=True)
@@ -68,3 +69,19 @@ def test_fp32_is_served_when_no_variant_is_accepted_or_faster(tmp_path: Path) ->
     assert "no variant that the accuracy gate accepted" in choose_variant(rejected, "auto", "cpu", "none", CPU).reason
     slow = write_run(tmp_path / "b", {"int8-dynamic": ("accepted", 0.98, 4.0)})
     assert "not faster than fp32" in choose_variant(slow, "auto", "cpu", "none", cpu=CPU).reason
+
+
+def test_a_missing_quick_variant_is_rebuilt_and_a_slower_one_on_disk_serves_meanwhile(tmp_path: Path) -> None:
+    import shutil
+
+    run = write_run(tmp_path, {"int8-dynamic": ("accepted", 0.975, 15.0), "onnx-int8": ("accepted", 0.976, 30.0),
+                               "distill-3_onnx-int8": ("accepted", 0.976, 60.0)})
+    shutil.rmtree(run / "variants" / "onnx-int8")
+    shutil.rmtree(run / "variants" / "distill-3_onnx-int8")  # a student: not quick to rebuild
+    choice = choose_variant(run, "auto", "cpu", "none", cpu=CPU)
+    assert choice.folder == run / "variants" / "int8-dynamic" and choice.rebuild == "onnx-int8"
+    assert "Meanwhile onnx-int8" in choice.reason and "3.00x fp32's throughput" in choice.reason
+    shutil.rmtree(run / "variants")  # a fresh clone: nothing on disk, fp32 serves while it is rebuilt
+    choice = choose_variant(run, "auto", "cpu", "none", cpu=CPU)
+    assert choice.folder is None and choice.rebuild == "onnx-int8" and "fp32 serves now" in choice.reason
+    assert choose_variant(run, "auto", "cpu", "none", cpu="Intel(R) Xeon(R) Platinum 8480+").rebuild is None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from shipped import TEXT_MODEL
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -106,9 +108,10 @@ def test_goal_checks_count_only_servers_as_fast_in_p95() -> None:
 def test_benchmark_script_runs_end_to_end(tmp_path) -> None:
     from tp.cli.main import main
 
-    out = tmp_path / "serving.json"
-    assert main(["benchmark", "serving", "--requests", "16", "--clients", "4", "--rounds", "2", "--max-tokens", "64",
-                                   "--no-int8", "--no-torch", "--json", str(out)]) == 0
+    out, run = tmp_path / "serving.json", tmp_path / "bbc-news-minilm"  # a clone's copy: it may rebuild a variant
+    shutil.copytree(TEXT_MODEL, run, ignore=shutil.ignore_patterns("model", "variants"))
+    assert main(["benchmark", "serving", "--model", str(run), "--requests", "16", "--clients", "4", "--rounds", "2",
+                 "--max-tokens", "64", "--no-int8", "--no-torch", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     assert {"naive", "tp_auto", "tp_fp32", "tp_bf16", "fp32_batch", "goals", "environment"} <= results.keys()
     assert results["naive"]["errors"] == results["tp_bf16"]["errors"] == 0

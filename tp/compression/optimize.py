@@ -151,7 +151,7 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def _build(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
+def build_variant(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
     """Build one variant into `variants/<name>.partial/` and write its variant.json (status unmeasured)."""
     _check_length(spec, lab)
     folder = _fresh(lab.run_dir / "variants" / f"{spec.name}.partial")
@@ -262,7 +262,7 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
                     folders[spec.name] = _reuse(spec, lab, log)
                     reused.append(spec.label)
                 else:
-                    folders[spec.name] = _build(spec, lab, config, log)
+                    folders[spec.name] = build_variant(spec, lab, config, log)
             except (TpError, ImportError, RuntimeError, OSError, ValueError) as error:  # one failure hides no other
                 failures[spec.name] = {"label": spec.label, "error": f"{type(error).__name__}: {error}"}
                 shutil.rmtree(run_dir / "variants" / f"{spec.name}.partial", ignore_errors=True)

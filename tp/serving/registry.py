@@ -50,11 +50,23 @@ DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio de
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
                       workers: int) -> ServedModel:
     """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up."""
-    from tp.models.loading import load_classifier
     from tp.sources import resolve_model_source
 
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
     choice = auto_variant(spec, folder, settings, device)
+    served = _load_chosen(spec, folder, choice, settings, telemetry, device, workers)
+    if choice.rebuild:  # after the export or the move to torch, in the same background thread
+        from tp.serving.variant_rebuild import rebuild_job, then
+
+        served.upgrade = then(served.upgrade, rebuild_job(folder, choice.rebuild))
+    return served
+
+
+def _load_chosen(spec: ModelSpec, folder: Path, choice: Choice, settings: ServerSettings, telemetry: Telemetry,
+                 device: str, workers: int) -> ServedModel:
+    """The variant TP_VARIANT chose, or (none chosen, or it fails to load) the folder's own weights."""
+    from tp.models.loading import load_classifier
+
     if choice.folder is not None:
         try:
             served = load_served_model(replace(spec, source=str(choice.folder)), settings, telemetry,

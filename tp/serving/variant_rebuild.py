@@ -1,0 +1,116 @@
+"""TP_VARIANT=auto on a fresh clone: rebuild, in the background, the quick variant the lab accepted.
+
+A fresh clone has the shipped run's lab report (reports/compression.json) but not its variants/: their
+weights are not committed. A distilled student takes many minutes of training to make again; a quantization
+of the run's own fp32 weights (`QUICK`: onnx-int8, seconds) does not. So when the lab accepted such a variant
+on this CPU's model, it is faster than fp32 and than every variant on disk, and its folder is missing, the
+server answers with fp32 at once and, once it is ready, rebuilds that variant the way `tp optimize` built it,
+measures its accuracy again on the run's test split (the same texts the lab used), gates it against the
+fp32 accuracy the lab recorded with the lab's own max drop, and publishes it into variants/, where the next
+start finds and serves it. Its speed is the lab's measurement on this CPU model (same recipe, same weights);
+its accuracy and gate verdict are those measured here. A failure is logged, and the next start tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tp.serving")
+QUICK = ("onnx-int8",)  # one quantization of the run's own weights at its own length: seconds to rebuild
+ACCURACY_KEYS = ("accuracy", "macro_f1", "test_size", "confusion_matrix")
+
+
+def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[str, dict[str, Any]] | None:
+    """The fastest variant of the lab report that is quick to rebuild, accepted, missing from variants/ and
+    faster than `beat` texts/s (fp32's, or the fastest variant on disk); None when there is none."""
+    import importlib.util
+
+    from tp.compression.variants import is_variant_folder
+    from tp.serving.auto_variant import RUNTIMES
+
+    found = []
+    for name, record in (summary.get("variants") or {}).items():
+        speed = (record.get("measurements") or {}).get("throughput_texts_per_s") or 0.0
+        details = record.get("details") or {}
+        own_weights = (len(record.get("stages") or [None]) == 1 and not record.get("max_length")
+                       and "base" not in details  # not stacked on a student
+                       and not details.get("fp32_nodes"))  # nor a searched graph: that search took minutes
+        if (record.get("status") == "accepted" and record.get("method") in QUICK and own_weights
+                and speed > beat and not is_variant_folder(run / "variants" / name)
+                and importlib.util.find_spec(RUNTIMES.get(record["method"], "tp")) is not None):
+            found.append((float(speed), name, record))
+    return max(found, key=lambda item: item[0])[1:] if found else None
+
+
+def rebuild_job(run: Path, name: str) -> Callable[[], None]:
+    """The background job: rebuild, re-measure, gate and publish variant `name` of `run`; failures only log."""
+    def job() -> None:
+        try:
+            rebuild(run, name)
+        except Exception as error:
+            log.warning("Rebuilding variant %s of %s failed (%s: %s): fp32 keeps serving, and the next start "
+                        "tries again (TP_VARIANT=none skips it)", name, run, type(error).__name__, error)
+    return job
+
+
+def then(first: Callable[[], None] | None, second: Callable[[], None]) -> Callable[[], None]:
+    """One background job that runs `first` (when there is one), then `second`."""
+    def both() -> None:
+        if first is not None:
+            first()
+        second()
+    return both
+
+
+def rebuild(run: Path, name: str) -> dict[str, Any]:
+    """Build variant `name` of `run` again from its lab record, measure and gate it; publish it when accepted.
+    Returns its new variant record (status accepted or rejected)."""
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.lab_data import load_lab_data
+    from tp.compression.measure import evaluate_interleaved
+    from tp.compression.optimize import build_variant
+    from tp.compression.report import load_summary
+    from tp.compression.variants import gate, load_variant, record_verdict
+    from tp.files import publish_folder
+
+    began = time.perf_counter()
+    summary = load_summary(run)
+    if summary is None or name not in (summary.get("variants") or {}):
+        raise ValueError(f"{run / 'reports' / 'compression.json'} has no record of variant {name}")
+    lab_record, environment = summary["variants"][name], summary.get("environment") or {}
+    fp32 = summary["variants"]["fp32"]["measurements"]
+    (spec,) = parse_methods(lab_record["label"])
+    lab = load_lab_data(run, int(environment["test_texts"]) if environment.get("limited") else None)
+    # as the lab built it: all in int8 (no search, which only ran where int8 failed on validation)
+    config = CompressionConfig(methods=[spec], max_drop=float(summary["max_drop_points"]), search_trials=0)
+    folder = build_variant(spec, lab, config, log.info)
+    try:
+        texts, labels = lab.splits["test"]
+        measured = evaluate_interleaved({name: load_variant(folder, force=True)}, texts, labels)[name]
+        if measured["test_size"] != fp32["test_size"]:
+            raise ValueError(f"the test split has {measured['test_size']} examples here, the lab measured "
+                             f"{fp32['test_size']}: run `tp optimize {run}` to measure this data")
+        verdict = gate(fp32["accuracy"], measured["accuracy"], config.max_drop)
+        measurements = {**lab_record["measurements"], **{key: measured[key] for key in ACCURACY_KEYS},
+                        "rebuilt": {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                    "lab_accuracy": lab_record["measurements"]["accuracy"],
+                                    "speed_from": "the lab's measurement (reports/compression.json)",
+                                    "seconds": round(time.perf_counter() - began, 1)}}
+        record = record_verdict(folder, verdict, measurements)
+        if verdict["status"] != "accepted":
+            log.warning("Rebuilt variant %s of %s lost %.2f accuracy points against fp32 (the gate allows %g): "
+                        "not served; fp32 keeps serving", name, run.name, verdict["accuracy_drop_points"],
+                        config.max_drop)
+            return record
+        publish_folder(folder, run / "variants" / name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a partial folder, unless it was published
+    log.info("Rebuilt variant %s of %s in %.0f s: test accuracy %.2f%% (the lab measured %.2f%%), accepted; "
+             "the next start serves it", name, run.name, time.perf_counter() - began, 100 * measured["accuracy"],
+             100 * lab_record["measurements"]["accuracy"])
+    return record
