@@ -92,3 +92,47 @@ def test_the_searched_model_keeps_its_fp32_layers_when_saved_and_loaded(tokenize
     # a gate int8 meets at once: no search, and every Linear but the head quantized
     plain, record = searched_int8(model, encode, (texts, labels), max_drop=100.0, trials=2)
     assert len(record["trials"]) == 1 and not getattr(plain.config, "tp_fp32_layers", None)
+
+
+def test_onnx_search_excludes_the_most_sensitive_nodes_and_the_graph_keeps_them_fp32(tokenizer, bbc_frame,
+                                                                                    tmp_path: Path) -> None:
+    """onnx-int8's search: a MatMul with outlier weights ranks first; excluded nodes are the graph's only fp32
+    weights; a gate int8 meets at once needs no search."""
+    from tp.compression.onnx_export import OnnxClassifierModel, build_onnx_int8
+    from tp.compression.onnx_search import onnx_sensitivities, quantizable_nodes, searched_onnx_int8
+
+    model = tiny_model()
+    with torch.no_grad():  # one input column 1000x larger: per-tensor activation scales then drown the rest
+        model.bert.encoder.layer[1].output.dense.weight[:, 0] *= 1000
+        model.classifier.weight *= 50
+    texts, labels = bbc_frame["text"].tolist()[:24], [LABELS.index(y) for y in bbc_frame["label"][:24]]
+
+    def encode(batch: list[str]) -> dict:
+        return tokenizer(batch, truncation=True, max_length=64, padding=True, return_tensors="pt")
+
+    quantize = searched_onnx_int8(model, encode, (texts, labels), max_drop=-100.0, trials=2)  # never passes
+    (tmp_path / "searched").mkdir()
+    (tmp_path / "plain").mkdir()
+    details = build_onnx_int8(model, tokenizer, tmp_path / "searched", texts[:4], 64, quantize=quantize)
+    search = details["search"]
+    assert [t["fp32_layers"] for t in search["trials"]] == [0, 1, 2] and search["passed"] is False
+    best = max(search["trials"], key=lambda t: t["validation_accuracy"])
+    assert len(details["fp32_nodes"]) == best["fp32_layers"] and details["fp32_nodes"] == search["keep"]
+    assert search["keep"] == [name for name, _ in search["most_sensitive"][:len(search["keep"])]]
+    saved = tmp_path / "searched" / "model.onnx"
+    assert quantizable_nodes(saved) == details["fp32_nodes"]  # exactly the excluded ones keep fp32 weights
+    assert OnnxClassifierModel(saved)(**encode(texts[:2])).logits.shape == (2, 5)
+    ranked = onnx_sensitivities(_fp32_export(model, tokenizer, tmp_path), encode, texts[:12], tmp_path)
+    assert len(ranked) == 15  # 12 MatMuls by a weight + 3 embedding Gathers; the pooler and head are Gemm
+    assert ranked[0][0] == "/bert/encoder/layer.1/output/dense/MatMul" and ranked[0][1] > 10 * ranked[-1][1]
+    quick = searched_onnx_int8(model, encode, (texts, labels), max_drop=100.0, trials=2)
+    plain = build_onnx_int8(model, tokenizer, tmp_path / "plain", texts[:4], 64, quantize=quick)
+    assert len(plain["search"]["trials"]) == 1 and plain["fp32_nodes"] == []
+    assert quantizable_nodes(tmp_path / "plain" / "model.onnx") == []
+
+
+def _fp32_export(model: torch.nn.Module, tokenizer, folder: Path) -> Path:
+    from tp.compression.onnx_export import export_onnx
+
+    export_onnx(model, tokenizer, folder / "fp32.onnx", 64)
+    return folder / "fp32.onnx"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -53,7 +54,12 @@ class OnnxClassifierModel:
         feeds = {name: batch[name].numpy().astype(self.dtypes[name]) for name in self.input_names}
         return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
 
+    training = False  # an inference session: train() and eval() change nothing
+
     def eval(self) -> OnnxClassifierModel:
+        return self
+
+    def train(self, mode: bool = True) -> OnnxClassifierModel:
         return self
 
 
@@ -103,9 +109,10 @@ def export_onnx(model: torch.nn.Module, preprocessor: Any, path: Path, max_lengt
     return names
 
 
-def quantize_onnx(source: Path, target: Path) -> None:
+def quantize_onnx(source: Path, target: Path, exclude: list[str] | None = None, only: list[str] | None = None) -> None:
     """ONNX Runtime dynamic quantization: MatMul weights per channel and the embedding tables (Gather, or
-    the fused EmbedLayerNormalization), and a fused graph's Attention weights.
+    the fused EmbedLayerNormalization), and a fused graph's Attention weights; but the `exclude`d nodes (they
+    stay fp32), or only the nodes in `only` (the search measures each one alone).
 
     Works on plain and on fused graphs (fuse_encoder_graph's contrib ops carry no type information
     for the quantizer's shape inference: their float outputs are declared as the default type)."""
@@ -121,6 +128,7 @@ def quantize_onnx(source: Path, target: Path) -> None:
     try:
         quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
+                         nodes_to_quantize=only or None, nodes_to_exclude=exclude or None,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         root.removeHandler(quiet)
@@ -155,11 +163,13 @@ def onnx_parity(model: torch.nn.Module, preprocessor: Any, path: Path, inputs: l
 
 
 def build_onnx_int8(model: torch.nn.Module, preprocessor: Any, folder: Path, inputs: list[Any],
-                    max_length: int | None = None, truncation: str = "head") -> dict[str, Any]:
+                    max_length: int | None = None, truncation: str = "head",
+                    quantize: Callable[[Path, Path], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Write `model.onnx` (int8) and `config.json` into `folder`; returns the fp32 export's parity.
 
     `inputs` are texts (checked cut the run's `truncation` way), or PIL images for an image model (traced on
-    two, checked on all of them).
+    two, checked on all of them). `quantize` (fp32 graph, target) -> details replaces the plain quantization:
+    the gate's search (tp.compression.onnx_search).
     """
     _require_onnx()
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,10 +179,10 @@ def build_onnx_int8(model: torch.nn.Module, preprocessor: Any, folder: Path, inp
         if fp32_parity > 1e-3:
             raise ModelSourceError(f"The ONNX export differs from torch by {fp32_parity:.2g} in the logits; "
                                    "not saving it.")
-        quantize_onnx(fp32, folder / ONNX_FILE)
+        searched = quantize(fp32, folder / ONNX_FILE) if quantize else quantize_onnx(fp32, folder / ONNX_FILE)
     model.config.save_pretrained(folder)
     details = {"onnx_inputs": names, "fp32_export_max_logit_diff": fp32_parity, "opset": 17,
-               "weights_files": [ONNX_FILE]}
+               "weights_files": [ONNX_FILE], **(searched or {})}
     if is_image_model(model):
         details["patch_embedding"] = "Conv kept fp32 (ONNX Runtime dynamic quantization covers MatMul weights)"
     return details

@@ -106,7 +106,13 @@ def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: Compression
 
     inputs = lab.open(lab.splits["validation"][0][:4])
     max_length = None if lab.is_image else spec.max_length or lab.classifier.max_length
-    details = build_onnx_int8(source, lab.preprocessor, folder, inputs, max_length)
+    quantize = None
+    if config.search_trials and lab.splits["validation"][0]:
+        from tp.compression.onnx_search import searched_onnx_int8
+
+        quantize = searched_onnx_int8(source, lab.encode, lab.splits["validation"], config.max_drop,
+                                      config.search_trials, threads=config.threads)
+    details = build_onnx_int8(source, lab.preprocessor, folder, inputs, max_length, quantize=quantize)
     return {**parameter_count(source), "weights_files": details.pop("weights_files"), "details": details}
 
 

@@ -209,9 +209,9 @@ def _search_line(record: dict[str, Any]) -> str:
     verdict = "passed" if search["passed"] else "none passed, so the most accurate trial was kept"
     return (f"\n- `{record['label']}`: all in int8, it lost {first['drop_points']:g} points on the validation split "
             f"(against {search['validation_baseline']:.2%} for the model it quantizes, in fp32), so the search "
-            "kept the most sensitive Linear layers in fp32 "
+            f"kept the most sensitive {'graph nodes' if record['method'] == 'onnx-int8' else 'Linear layers'} in fp32 "
             f"(ranked by the KL divergence each alone in int8 causes; most sensitive: "
-            f"`{search['most_sensitive'][0][0]}`): {tried} layers kept, validation accuracy in brackets; {verdict}. "
+            f"`{search['most_sensitive'][0][0]}`): {tried} kept, validation accuracy in brackets; {verdict}. "
             f"The variant keeps {len(search['keep'])} in fp32 and is gated on the test split like the others.")
 
 
