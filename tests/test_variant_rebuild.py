@@ -111,5 +111,10 @@ def test_the_app_rebuilds_in_the_background_and_the_next_start_serves_it(measure
             assert model["variant"] == "onnx-int8", model["variant_reason"]
             assert "3.00x fp32's throughput" in model["variant_reason"]
             assert client.post("/api/v1/predict", json={"inputs": ["The minister spoke."]}).status_code == 200
+            # the fp32 model for explanations loads after the variant answers, in the background, not before
+            wait_for_log(second, "Loaded the fp32 torch model for explanations", 120)
+            log = second.log()
+            assert log.index("Loaded model 'tiny'") < log.index("Loaded the fp32 torch model for explanations")
+            assert client.post("/api/v1/explain", json={"inputs": "The minister spoke."}).status_code == 200
     finally:
         second.stop()

@@ -3,7 +3,8 @@
 A variant runs on the CPU in its own format (int8 torch, ONNX Runtime, pruned, sparse...). Its accuracy
 gate holds here too: a variant the gate rejected stops start-up unless TP_FORCE_VARIANTS=true.
 Explanations need gradients through fp32 weights: they use the run the variant was made from when it
-sits beside it (`RUN_DIR/`), and are refused with a clear message otherwise.
+sits beside it (`RUN_DIR/`; loaded in the background once the server is ready, or on the first /explain),
+and are refused with a clear message otherwise.
 """
 
 from __future__ import annotations
@@ -24,17 +25,30 @@ def check_variant_settings(name: str, method: str, settings: Any, device: str) -
                           "(or auto with TP_QUANTIZE unset on a CPU machine), or serve the run folder on the GPU.")
 
 
-def source_run_model(folder: Path) -> Any | None:
-    """The fp32 model of the run a variant folder belongs to (RUN_DIR/variants/<name>), or None."""
+def source_run(folder: Path) -> Path | None:
+    """The run folder a variant folder belongs to (RUN_DIR/variants/<name>), or None."""
     from tp.models.classifier import read_run_info
-    from tp.models.loading import load_classifier
 
     run = Path(folder).resolve().parent.parent
-    if Path(folder).resolve().parent.name != "variants" or not read_run_info(run):
-        return None
-    model = load_classifier(run).model
-    model.requires_grad_(False)
-    return model
+    return run if Path(folder).resolve().parent.name == "variants" and read_run_info(run) else None
+
+
+def source_run_explainer(name: str, run: Path) -> tuple[Any, Any]:
+    """(the run's fp32 model, loaded on first use, and the job that loads it in the background once the server
+    is ready): the 1.7 s it takes on the shipped model are no longer part of the start."""
+    from tp.models.loading import load_classifier
+    from tp.serving.onnx_serving import LazyModel
+    from tp.serving.served import log
+
+    model = LazyModel(lambda: load_classifier(run).model)
+
+    def preload() -> None:
+        try:
+            model.get()
+        except Exception as error:  # an /explain will say why; predictions go on
+            log.warning("Could not load %s's fp32 model for explanations of %r (%s: %s)", run, name,
+                        type(error).__name__, error)
+    return model, preload
 
 
 def variant_metrics(record: dict[str, Any]) -> dict[str, float]:
@@ -104,13 +118,19 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
                                   max_batch_tokens=settings.max_batch_tokens)
         inference(["warm-up"])
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
-    explain_model = source_run_model(folder) or NoExplanation(spec.name, record["method"])
+    run = source_run(folder)
+    if run is None:
+        explain_model, preload = NoExplanation(spec.name, record["method"]), None
+    else:
+        explain_model, preload = source_run_explainer(spec.name, run)
     if record.get("status") != "accepted":
         log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
                     record.get("status"))
     run = Path(folder).resolve().parent.parent  # a variant keeps no examples: its run's
     examples = example_data_urls(run, list(classifier.labels), settings.max_image_bytes) if image else []
-    return ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
-                       explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
-                       task=classifier.task, examples=examples,
-                       runtime="onnxruntime" if record["method"] == "onnx-int8" else "torch")
+    served = ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
+                         explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
+                         task=classifier.task, examples=examples,
+                         runtime="onnxruntime" if record["method"] == "onnx-int8" else "torch")
+    served.upgrade = preload
+    return served
