@@ -2,13 +2,14 @@
 
 A fresh clone has the shipped run's lab report (reports/compression.json) but not its variants/: their
 weights are not committed. A distilled student takes many minutes of training to make again; a quantization
-of the run's own fp32 weights (`QUICK`: onnx-int8, seconds) does not. So when the lab accepted such a variant
-on this CPU's model, it is faster than fp32 and than every variant on disk, and its folder is missing, the
-server answers with fp32 at once and, once it is ready, rebuilds that variant the way `tp optimize` built it,
-measures its accuracy again on the run's test split (the same texts the lab used), gates it against the
-fp32 accuracy the lab recorded with the lab's own max drop, and publishes it into variants/, where the next
-start finds and serves it. Its speed is the lab's measurement on this CPU model (same recipe, same weights);
-its accuracy and gate verdict are those measured here. A failure is logged, and the next start tries again.
+of the run's own fp32 weights (`QUICK`: onnx-int8, seconds), at its length or a shorter `max-length:N`, does
+not. So when the lab accepted such a variant on this CPU's model, it is faster than fp32 and than every
+variant on disk, and its folder is missing, the server answers with fp32 at once and, once it is ready,
+rebuilds that variant the way `tp optimize` built it, measures its accuracy again on the run's test split
+(the same texts the lab used), gates it against the fp32 accuracy the lab recorded with the lab's own max
+drop, and publishes it into variants/, where the next start finds and serves it. Its speed is the lab's
+measurement on this CPU model (same recipe, same weights); its accuracy and gate verdict are those measured
+here. A failure is logged, and the next start tries again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("tp.serving")
-QUICK = ("onnx-int8",)  # one quantization of the run's own weights at its own length: seconds to rebuild
+QUICK = ("onnx-int8",)  # one quantization of the run's own weights (at any max-length): seconds to rebuild
 ACCURACY_KEYS = ("accuracy", "macro_f1", "test_size", "confusion_matrix")
 
 
@@ -36,9 +37,8 @@ def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[st
     found = []
     for name, record in (summary.get("variants") or {}).items():
         speed = (record.get("measurements") or {}).get("throughput_texts_per_s") or 0.0
-        details = record.get("details") or {}
-        own_weights = (len(record.get("stages") or [None]) == 1 and not record.get("max_length")
-                       and "base" not in details  # not stacked on a student
+        details, stages = record.get("details") or {}, [str(s) for s in record.get("stages") or [name]]
+        own_weights = (all(stage.startswith("max-length") for stage in stages[:-1])  # a length, not a student
                        and not details.get("fp32_nodes"))  # nor a searched graph: that search took minutes
         if (record.get("status") == "accepted" and record.get("method") in QUICK and own_weights
                 and speed > beat and not is_variant_folder(run / "variants" / name)
