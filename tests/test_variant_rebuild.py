@@ -1,10 +1,11 @@
 """A fresh clone's TP_VARIANT=auto: the lab's quick variant (onnx-int8) is rebuilt in the background, gated
-again on the test split, and served from the next start; a rebuilt variant that fails the gate is not."""
+again on the test split, swapped in and served by later starts; a rebuilt variant that fails the gate is not."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def test_a_rebuild_that_fails_the_gate_is_not_published(measured_run: Path, tmp_
     assert not is_variant_folder(run / "variants" / "onnx-int8") and not list((run / "variants").glob("*.partial"))
 
 
-def test_the_app_rebuilds_in_the_background_and_the_next_start_serves_it(measured_run: Path, tmp_path: Path) -> None:
+def test_the_app_rebuilds_in_the_background_swaps_it_in_and_the_next_start_serves_it(measured_run: Path,
+                                                                                     tmp_path: Path) -> None:
     import httpx
 
     from tp.serving.process import start_tp_app
@@ -104,7 +106,30 @@ def test_the_app_rebuilds_in_the_background_and_the_next_start_serves_it(measure
             model = client.get("/api/v1/models").json()["models"][0]
             assert model["variant"] is None and "rebuilt in the background" in model["variant_reason"]
             assert client.post("/api/v1/predict", json={"inputs": ["The minister spoke."]}).status_code == 200
-        wait_for_log(first, "Rebuilt variant onnx-int8", 240)
+            statuses: list[int] = []
+            done = threading.Event()
+
+            def keep_asking() -> None:  # requests keep coming while the variant is swapped in
+                with httpx.Client(base_url=first.url, timeout=60) as asker:
+                    while not done.is_set():
+                        statuses.append(asker.post("/api/v1/predict", json={"inputs": ["Shares rose."]}).status_code)
+
+            asking = threading.Thread(target=keep_asking)
+            asking.start()
+            try:
+                wait_for_log(first, "serving variant onnx-int8 from now on", 240)  # swapped in, no restart
+                time.sleep(1.0)
+            finally:
+                done.set()
+                asking.join()
+            assert statuses and set(statuses) == {200}, statuses
+            swapped = client.get("/api/v1/models").json()["models"][0]
+            assert swapped["variant"] == "onnx-int8" and "3.00x fp32's throughput" in swapped["variant_reason"]
+            assert swapped["runtime"] == "onnxruntime"
+            for _ in range(3):
+                assert client.post("/api/v1/predict", json={"inputs": ["The minister spoke."]}).status_code == 200
+            assert client.post("/api/v1/explain", json={"inputs": "The minister spoke."}).status_code == 200
+        assert "Rebuilt variant onnx-int8" in first.log()
     finally:
         first.stop()
     assert read_variant(run / "variants" / "onnx-int8")["status"] == "accepted"

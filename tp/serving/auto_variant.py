@@ -12,8 +12,8 @@ TP_QUANTIZE, it picks the accepted variant with the highest batch-32 throughput,
 
 Otherwise the run's own fp32 weights are served, and `/models` says why. When the fastest such variant
 is missing from variants/ (a fresh clone: variant weights are not committed) and is quick to rebuild (a
-quantization of the run's own weights), the server rebuilds it in the background for the next start
-(tp.serving.variant_rebuild). `TP_VARIANT=none` always
+quantization of the run's own weights), the server rebuilds it in the background and serves it once it
+passes the gate again, and later starts find it (tp.serving.variant_rebuild). `TP_VARIANT=none` always
 serves fp32. Explanations use the fp32 weights either way (tp.serving.variants).
 """
 
@@ -34,7 +34,7 @@ RUNTIMES = {"onnx-int8": "onnxruntime", "bnb-8bit": "bitsandbytes"}  # method ->
 class Choice:
     folder: Path | None  # the variant to serve, or None for the run's own weights
     reason: str | None  # None: nothing to choose (a variant folder, a Hub model)
-    rebuild: str | None = None  # a quick variant to rebuild in the background for the next start
+    rebuild: str | None = None  # a quick variant to rebuild in the background, then serve
 
 
 def _summary(run: Path) -> dict[str, Any] | None:
@@ -98,7 +98,7 @@ def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str
         later = (f"{record.get('label', name)}, which the accuracy gate accepted and the lab measured on this CPU "
                  f"({here}) at {ratio:.2f}x fp32's throughput, is not in variants/ (variant weights are not "
                  "committed): it is rebuilt in the background (a quantization: seconds), gated again on the test "
-                 "split and served from the next start.")
+                 "split and served once it passes, by this server and later starts.")
     if not candidates or candidates[0][0] <= fp32["throughput_texts_per_s"]:
         if rebuild:
             return Choice(None, f"TP_VARIANT=auto: fp32 serves now; {later}", rebuild=rebuild)

@@ -42,14 +42,16 @@ from tp.serving.served import (
 )
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
+from tp.serving.variant_rebuild import swap_in_variant
 from tp.tasks import IMAGE, TEXT
 
 DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio demo to mount
 
 
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
-                      workers: int) -> ServedModel:
-    """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up."""
+                      workers: int, swap_in: Any = None) -> ServedModel:
+    """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up.
+    `swap_in(variant_folder)` serves a variant rebuilt in the background in its place (tp.serving.variant_rebuild)."""
     from tp.sources import resolve_model_source
 
     folder = Path(spec.source) if spec.is_local else resolve_model_source(spec.source).path
@@ -58,7 +60,7 @@ def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Tele
     if choice.rebuild:  # after the export or the move to torch, in the same background thread
         from tp.serving.variant_rebuild import rebuild_job, then
 
-        served.upgrade = then(served.upgrade, rebuild_job(folder, choice.rebuild))
+        served.upgrade = then(served.upgrade, rebuild_job(folder, choice.rebuild, swap_in))
     return served
 
 
@@ -223,7 +225,8 @@ class ModelRegistry:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
-                    self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers)
+                    self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers,
+                                                               swap_in=partial(swap_in_variant, self, spec))
                 served = self.models[spec.name]
                 log.info("Loaded model %r (%s, %s on %s%s, %s, %d batch workers x %d threads) in %.1f s",
                          spec.name, served.task, served.runtime, served.device,

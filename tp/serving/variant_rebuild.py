@@ -7,15 +7,16 @@ not. So when the lab accepted such a variant on this CPU's model, it is faster t
 variant on disk, and its folder is missing, the server answers with fp32 at once and, once it is ready,
 rebuilds that variant the way `tp optimize` built it, measures its accuracy again on the run's test split
 (the same texts the lab used), gates it against the fp32 accuracy the lab recorded with the lab's own max
-drop, and publishes it into variants/, where the next start finds and serves it. Its speed is the lab's
-measurement on this CPU model (same recipe, same weights); its accuracy and gate verdict are those measured
-here. A failure is logged, and the next start tries again.
+drop, publishes it into variants/ (where later starts find it) and swaps it in: this server answers with it
+from then on. Its speed is the lab's measurement on this CPU model (same recipe, same weights); its accuracy
+and gate verdict are those measured here. A failure is logged, and the next start tries again.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,14 +48,16 @@ def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[st
     return max(found, key=lambda item: item[0])[1:] if found else None
 
 
-def rebuild_job(run: Path, name: str) -> Callable[[], None]:
-    """The background job: rebuild, re-measure, gate and publish variant `name` of `run`; failures only log."""
+def rebuild_job(run: Path, name: str, swap_in: Callable[[Path], None] | None = None) -> Callable[[], None]:
+    """The background job: rebuild, re-measure, gate and publish variant `name` of `run`, then `swap_in` its
+    folder (serve it from now on) when it passed; failures only log."""
     def job() -> None:
         try:
-            rebuild(run, name)
+            if rebuild(run, name)["status"] == "accepted" and swap_in is not None:
+                swap_in(run / "variants" / name)
         except Exception as error:
-            log.warning("Rebuilding variant %s of %s failed (%s: %s): fp32 keeps serving, and the next start "
-                        "tries again (TP_VARIANT=none skips it)", name, run, type(error).__name__, error)
+            log.warning("Rebuilding or serving variant %s of %s failed (%s: %s): fp32 keeps serving, and the next "
+                        "start tries again (TP_VARIANT=none skips it)", name, run, type(error).__name__, error)
     return job
 
 
@@ -110,7 +113,36 @@ def rebuild(run: Path, name: str) -> dict[str, Any]:
         publish_folder(folder, run / "variants" / name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # a partial folder, unless it was published
-    log.info("Rebuilt variant %s of %s in %.0f s: test accuracy %.2f%% (the lab measured %.2f%%), accepted; "
-             "the next start serves it", name, run.name, time.perf_counter() - began, 100 * measured["accuracy"],
+    log.info("Rebuilt variant %s of %s in %.0f s: test accuracy %.2f%% (the lab measured %.2f%%), accepted",
+             name, run.name, time.perf_counter() - began, 100 * measured["accuracy"],
              100 * lab_record["measurements"]["accuracy"])
     return record
+
+
+STOP_OLD_AFTER_S = 30.0  # the replaced model's batcher finishes what it has queued, then stops
+
+
+def swap_in_variant(registry: Any, spec: Any, folder: Path) -> None:
+    """Serve the variant at `folder` under `spec.name` from now on: it is loaded beside the model serving now,
+    new requests go to it at once (one dict assignment), and the replaced model's batcher stops a little later,
+    after the requests that had already picked it. Explanations keep the fp32 model already loaded."""
+    from dataclasses import replace
+
+    from tp.serving.registry import auto_variant, load_served_model
+
+    began = time.perf_counter()
+    old = registry.models[spec.name]
+    new = load_served_model(replace(spec, source=str(folder)), registry.settings, registry.telemetry,
+                            registry.device, registry.workers)
+    choice = auto_variant(spec, Path(spec.source), registry.settings, registry.device)
+    new.variant_reason = choice.reason if choice.folder == folder else old.variant_reason
+    if old.explain_model is not None:  # the same run's fp32 weights: no second copy to load
+        new.explain_model, new.upgrade = old.explain_model, None
+    registry.models[spec.name] = new
+    log.info("Model %r: serving variant %s from now on (loaded in %.1f s beside the fp32 model it replaces)",
+             spec.name, folder.name, time.perf_counter() - began)
+    if new.upgrade:
+        new.upgrade()
+    stopper = threading.Timer(STOP_OLD_AFTER_S, old.batcher.stop)
+    stopper.daemon = True
+    stopper.start()

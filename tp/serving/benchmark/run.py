@@ -136,7 +136,7 @@ def summarise(target: Target) -> dict[str, Any]:
 
 
 def rebuild_default_variant(cfg: BenchmarkConfig) -> dict[str, Any] | None:
-    """A fresh clone's first start rebuilds the lab's quick variant in the background, for the next start
+    """A fresh clone's first start rebuilds the lab's quick variant in the background and then serves it
     (tp.serving.variant_rebuild): do it first, so that tp_auto measures what the defaults serve from then on,
     not fp32 with that rebuild competing for the CPU."""
     from tp.serving.auto_variant import choose_variant
