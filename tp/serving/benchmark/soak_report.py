@@ -57,8 +57,9 @@ def run_soak_benchmark(models: dict[str, Path], cfg: SoakConfig, log: Path,
     image = next((name for name, folder in models.items() if task_named(folder_task(folder)).is_image), None)
     text = next(name for name in models if name != image)
     texts, images = soak_inputs(models[text], models[image] if image else None)
+    # TP_VARIANT=none unless asked: a variant rebuilt and swapped in mid-soak would be a change of model, not a leak
     server = start_tp_app({"TP_MODELS": ",".join(f"{name}={folder}" for name, folder in models.items()),
-                           "TP_LOG_LEVEL": "warning", **(env or {})}, log)
+                           "TP_LOG_LEVEL": "warning", "TP_VARIANT": "none", **(env or {})}, log)
     try:
         server.wait_until("/api/v1/ready", 300)
         served = {model["name"]: model for model in httpx.get(f"{server.url}/api/v1/models").json()["models"]}
