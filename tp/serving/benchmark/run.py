@@ -304,7 +304,8 @@ def format_report(results: dict[str, Any]) -> str:
             fp32 = results[name]
             rows.append(f"{name} as served: mean batch {fp32['mean_batch_size']}, {fp32['served_gflops']} GFLOP/s of "
                         f"model FLOPs over the load's wall time = {fp32['served_efficiency']:.0%} of the peak")
-    rows.append(f"cold start of `python app.py` (shipped adapter, merged at start-up): first start (ONNX export) "
+    served = f", serving {results['tp_auto']['variant']}" if results.get("tp_auto", {}).get("variant") else ""
+    rows.append(f"cold start of `python app.py` on the run folder{served}: first start (empty ONNX cache) "
                 f"{results['tp_default_first_start_s']} s, later starts {results['tp_default_cold_start_s']} s, "
                 f"with TP_DEMO=false {results['tp_api_only_cold_start_s']} s, with TP_BACKEND=torch "
                 f"{results['tp_torch_cold_start_s']} s")
