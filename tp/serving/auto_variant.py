@@ -28,6 +28,7 @@ from typing import Any
 from tp.tasks import IMAGE
 
 RUNTIMES = {"onnx-int8": "onnxruntime", "bnb-8bit": "bitsandbytes"}  # method -> the module its loader needs
+QUICK = ("onnx-int8",)  # one quantization of the run's own weights (at any max-length): seconds to rebuild
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,24 @@ def _candidates(run: Path, summary: dict[str, Any]) -> list[tuple[float, str, di
     return sorted(found, key=lambda item: item[0], reverse=True)
 
 
+def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[str, dict[str, Any]] | None:
+    """The fastest variant of the lab report that is quick to rebuild, accepted, missing from variants/ and
+    faster than `beat` texts/s (fp32's, or the fastest variant on disk); None when there is none."""
+    from tp.compression.variants import is_variant_folder
+
+    found = []
+    for name, record in (summary.get("variants") or {}).items():
+        speed = (record.get("measurements") or {}).get("throughput_texts_per_s") or 0.0
+        details, stages = record.get("details") or {}, [str(s) for s in record.get("stages") or [name]]
+        own_weights = (all(stage.startswith("max-length") for stage in stages[:-1])  # a length, not a student
+                       and not details.get("fp32_nodes"))  # nor a searched graph: that search took minutes
+        if (record.get("status") == "accepted" and record.get("method") in QUICK and own_weights
+                and speed > beat and not is_variant_folder(run / "variants" / name)
+                and importlib.util.find_spec(RUNTIMES.get(record["method"], "tp")) is not None):
+            found.append((float(speed), name, record))
+    return max(found, key=lambda item: item[0])[1:] if found else None
+
+
 def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str | None = None) -> Choice:
     """Which weights to serve for the run folder `run` under TP_VARIANT=`setting`."""
     from tp.evaluation.metrics import cpu_name
@@ -81,8 +100,6 @@ def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str
     candidates = _candidates(run, summary) if (run / "variants").is_dir() else []
     quick = None
     if measured_on == here and fp32.get("throughput_texts_per_s"):
-        from tp.serving.variant_rebuild import quick_candidate
-
         quick = quick_candidate(run, summary, max([fp32["throughput_texts_per_s"], *(c[0] for c in candidates)]))
     if not (run / "variants").is_dir() and quick is None:
         return Choice(None, f"TP_VARIANT=auto: {run.name}'s lab report is here but not its variants/ (their "

@@ -221,12 +221,14 @@ class ModelRegistry:
             self.device, self.workers = device, workers  # what models added later load with
             torch.set_num_threads(threads)  # process-wide, so planned once for every model
             set_pillow_limit(self.settings.max_image_pixels)  # PIL's bomb guard, beside the server's own
+            load = partial(load_served_model, settings=self.settings, telemetry=self.telemetry, device=device,
+                           workers=workers)  # a variant rebuilt in the background loads the same way
             for spec in self.specs:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # deprecations inside peft/transformers
                     self.models[spec.name] = load_served_model(spec, self.settings, self.telemetry, device, workers,
-                                                               swap_in=partial(swap_in_variant, self, spec))
+                                                               swap_in=partial(swap_in_variant, self, spec, load))
                 served = self.models[spec.name]
                 log.info("Loaded model %r (%s, %s on %s%s, %s, %d batch workers x %d threads) in %.1f s",
                          spec.name, served.task, served.runtime, served.device,

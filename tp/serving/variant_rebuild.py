@@ -2,14 +2,15 @@
 
 A fresh clone has the shipped run's lab report (reports/compression.json) but not its variants/: their
 weights are not committed. A distilled student takes many minutes of training to make again; a quantization
-of the run's own fp32 weights (`QUICK`: onnx-int8, seconds), at its length or a shorter `max-length:N`, does
-not. So when the lab accepted such a variant on this CPU's model, it is faster than fp32 and than every
-variant on disk, and its folder is missing, the server answers with fp32 at once and, once it is ready,
-rebuilds that variant the way `tp optimize` built it, measures its accuracy again on the run's test split
-(the same texts the lab used), gates it against the fp32 accuracy the lab recorded with the lab's own max
-drop, publishes it into variants/ (where later starts find it) and swaps it in: this server answers with it
-from then on. Its speed is the lab's measurement on this CPU model (same recipe, same weights); its accuracy
-and gate verdict are those measured here. A failure is logged, and the next start tries again.
+of the run's own fp32 weights (auto_variant.QUICK: onnx-int8, seconds), at its length or a shorter
+`max-length:N`, does not. So when the lab accepted such a variant on this CPU's model, it is faster than fp32
+and than every variant on disk, and its folder is missing (auto_variant.quick_candidate), the server answers
+with fp32 at once and, once it is ready, rebuilds that variant the way `tp optimize` built it, measures its
+accuracy again on the run's test split (the same texts the lab used), gates it against the fp32 accuracy the
+lab recorded with the lab's own max drop, publishes it into variants/ (where later starts find it) and swaps
+it in: this server answers with it from then on. Its speed is the lab's measurement on this CPU model (same
+recipe, same weights); its accuracy and gate verdict are those measured here. A failure is logged, and the
+next start tries again.
 """
 
 from __future__ import annotations
@@ -23,29 +24,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("tp.serving")
-QUICK = ("onnx-int8",)  # one quantization of the run's own weights (at any max-length): seconds to rebuild
 ACCURACY_KEYS = ("accuracy", "macro_f1", "test_size", "confusion_matrix")
-
-
-def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[str, dict[str, Any]] | None:
-    """The fastest variant of the lab report that is quick to rebuild, accepted, missing from variants/ and
-    faster than `beat` texts/s (fp32's, or the fastest variant on disk); None when there is none."""
-    import importlib.util
-
-    from tp.compression.variants import is_variant_folder
-    from tp.serving.auto_variant import RUNTIMES
-
-    found = []
-    for name, record in (summary.get("variants") or {}).items():
-        speed = (record.get("measurements") or {}).get("throughput_texts_per_s") or 0.0
-        details, stages = record.get("details") or {}, [str(s) for s in record.get("stages") or [name]]
-        own_weights = (all(stage.startswith("max-length") for stage in stages[:-1])  # a length, not a student
-                       and not details.get("fp32_nodes"))  # nor a searched graph: that search took minutes
-        if (record.get("status") == "accepted" and record.get("method") in QUICK and own_weights
-                and speed > beat and not is_variant_folder(run / "variants" / name)
-                and importlib.util.find_spec(RUNTIMES.get(record["method"], "tp")) is not None):
-            found.append((float(speed), name, record))
-    return max(found, key=lambda item: item[0])[1:] if found else None
 
 
 def rebuild_job(run: Path, name: str, swap_in: Callable[[Path], None] | None = None) -> Callable[[], None]:
@@ -122,19 +101,20 @@ def rebuild(run: Path, name: str) -> dict[str, Any]:
 STOP_OLD_AFTER_S = 30.0  # the replaced model's batcher finishes what it has queued, then stops
 
 
-def swap_in_variant(registry: Any, spec: Any, folder: Path) -> None:
-    """Serve the variant at `folder` under `spec.name` from now on: it is loaded beside the model serving now,
-    new requests go to it at once (one dict assignment), and the replaced model's batcher stops a little later,
-    after the requests that had already picked it. Explanations keep the fp32 model already loaded."""
+def swap_in_variant(registry: Any, spec: Any, load: Callable[[Any], Any], folder: Path) -> None:
+    """Serve the variant at `folder` under `spec.name` from now on: `load(spec)` loads it beside the model serving
+    now (tp.serving.registry.load_served_model), new requests go to it at once (one dict assignment), and the
+    replaced model's batcher stops a little later, after the requests that had already picked it. Explanations
+    keep the fp32 model already loaded."""
     from dataclasses import replace
 
-    from tp.serving.registry import auto_variant, load_served_model
+    from tp.serving.auto_variant import choose_variant
 
     began = time.perf_counter()
     old = registry.models[spec.name]
-    new = load_served_model(replace(spec, source=str(folder)), registry.settings, registry.telemetry,
-                            registry.device, registry.workers)
-    choice = auto_variant(spec, Path(spec.source), registry.settings, registry.device)
+    new = load(replace(spec, source=str(folder)))
+    settings = registry.settings
+    choice = choose_variant(Path(spec.source), settings.variant, registry.device, settings.quantize)
     new.variant_reason = choice.reason if choice.folder == folder else old.variant_reason
     if old.explain_model is not None:  # the same run's fp32 weights: no second copy to load
         new.explain_model, new.upgrade = old.explain_model, None
