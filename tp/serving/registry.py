@@ -21,9 +21,9 @@ from tp.serving.auto_variant import Choice, choose_variant
 from tp.serving.batcher import Timing
 from tp.serving.cpu_tuning import tune_cpu_after_loading
 from tp.serving.errors import ConflictError, NotReadyError
-from tp.serving.images import example_data_urls, set_pillow_limit
+from tp.serving.image_model import load_image_model
+from tp.serving.images import set_pillow_limit
 from tp.serving.inference import (
-    ImageInference,
     Scores,
     TextInference,
     plan_threads,
@@ -35,6 +35,7 @@ from tp.serving.served import (
     ServedModel,
     log,
     log_skill,
+    quantized,
     read_metrics_file,
     scalar_metrics,
     skill_record,
@@ -43,7 +44,7 @@ from tp.serving.served import (
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
 from tp.serving.variant_rebuild import swap_in_variant
-from tp.tasks import IMAGE, TEXT
+from tp.tasks import TEXT
 
 DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio demo to mount
 
@@ -140,32 +141,6 @@ def auto_variant(spec: ModelSpec, folder: Path, settings: ServerSettings, device
     if not spec.is_local or (folder / "variant.json").is_file() or not read_run_info(folder):
         return Choice(None, None)
     return choose_variant(folder, settings.variant, device, settings.quantize)
-
-
-def quantized(settings: ServerSettings) -> str | None:
-    """What /models shows for the precision TP_QUANTIZE asked for (None: full precision)."""
-    return None if settings.quantize == "none" else settings.quantize
-
-
-def load_image_model(spec: ModelSpec, classifier: Any, info: dict[str, Any], folder: Path,
-                     settings: ServerSettings, telemetry: Telemetry, device: str, workers: int) -> ServedModel:
-    """The image half of load_served_model: same batcher, int8 and warm-up, images instead of texts."""
-    from PIL import Image
-
-    model = classifier.model.to(device)
-    model.requires_grad_(False)
-    served = reduce_precision(model, settings.quantize, device)
-    inference = ImageInference(served, classifier.preprocessor, device,
-                               on_forward=telemetry.forward_observer(spec.name),
-                               max_batch_tokens=settings.max_batch_tokens)
-    inference([Image.new("RGB", (32, 32))])  # warm-up, as for texts
-    batcher = start_batcher(inference, spec, settings, telemetry, workers)
-    info.setdefault("task", IMAGE.name)
-    values = read_metrics_file(folder)
-    return ServedModel(spec, info, list(classifier.labels), None, device,
-                       quantized(settings), batcher, model, classifier.preprocessor,
-                       folder, scalar_metrics(values), *skill_record(values), task=IMAGE.name,
-                       examples=example_data_urls(folder, list(classifier.labels), settings.max_image_bytes))
 
 
 class ModelRegistry:

@@ -132,3 +132,8 @@ def start_batcher(inference: Any, spec: ModelSpec, settings: ServerSettings, tel
     return MicroBatcher(inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
                         settings.queue_limit, spec.name, telemetry.model_events(spec.name), workers,
                         settings.request_timeout_s).start()
+
+
+def quantized(settings: ServerSettings) -> str | None:
+    """What /models shows for the precision TP_QUANTIZE asked for (None: full precision)."""
+    return None if settings.quantize == "none" else settings.quantize
