@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from tp.compression.distill import Encode, logits_of
-from tp.compression.search import accuracy, search_keep
+from tp.compression.search import accuracy, search
 
 OP_TYPES = ("MatMul", "Gather")  # what tp's onnx-int8 quantizes in a plain (unfused) export
 
@@ -34,7 +34,9 @@ def quantizable_nodes(path: Path) -> list[str]:
                  if len(tensor.dims) == 2 and tensor.data_type == onnx.TensorProto.FLOAT}
     names = []
     for node in graph.node:
-        weight = node.input[1] if node.op_type == "MatMul" else node.input[0] if node.op_type == "Gather" else None
+        if node.op_type not in OP_TYPES:
+            continue
+        weight = node.input[1] if node.op_type == "MatMul" else node.input[0]  # MatMul(x, W); Gather(table, ids)
         if weight in constants and node.name:
             names.append(node.name)
     return names
@@ -71,7 +73,6 @@ def searched_onnx_int8(source: torch.nn.Module, encode: Encode, validation: tupl
     from tp.compression.onnx_export import quantize_onnx
 
     def quantize(fp32: Path, target: Path) -> dict[str, Any]:
-        baseline = accuracy(source, encode, *validation)
         with tempfile.TemporaryDirectory(prefix="tp-onnx-search-") as tmp:
             scratch = Path(tmp)
 
@@ -81,17 +82,11 @@ def searched_onnx_int8(source: torch.nn.Module, encode: Encode, validation: tupl
                 predicted = _logits(trial, encode, validation[0], threads).argmax(-1)
                 return float((predicted == torch.tensor(validation[1])).float().mean())
 
-            first = score([])
-            drop = round((baseline - first) * 100, 2)
-            record: dict[str, Any] = {"validation_baseline": round(baseline, 4), "trials": [
-                {"fp32_layers": 0, "validation_accuracy": round(first, 4), "drop_points": drop,
-                 "passed": drop <= max_drop}]}
-            if drop > max_drop and trials:
-                ranked = onnx_sensitivities(fp32, encode, spread(validation, sensitivity_inputs)[0], scratch, threads)
-                record.update(search_keep([name for name, _ in ranked], score, baseline, max_drop, trials))
-                record["most_sensitive"] = [[name, round(kl, 5)] for name, kl in ranked[:8]]
-        keep = record.get("keep") or []
-        quantize_onnx(fp32, target, exclude=keep)
-        return {"search": record, "fp32_nodes": keep}
+            def rank() -> list[tuple[str, float]]:
+                return onnx_sensitivities(fp32, encode, spread(validation, sensitivity_inputs)[0], scratch, threads)
+
+            record = search(rank, score, accuracy(source, encode, *validation), max_drop, trials)
+        quantize_onnx(fp32, target, exclude=record["keep"])
+        return {"search": record, "fp32_nodes": record["keep"]}
 
     return quantize

@@ -76,6 +76,24 @@ def search_keep(ranked: list[str], score: Callable[[list[str]], float], baseline
     return {"trials": history, "passed": best["passed"], "keep": ranked[:best["fp32_layers"]]}
 
 
+def search(rank: Callable[[], list[tuple[str, float]]], score: Callable[[list[str]], float], baseline: float,
+           max_drop: float, trials: int) -> dict[str, Any]:
+    """All in int8 first; only when that loses more than `max_drop` points (and `trials` allow) rank the layers
+    (`rank`: most sensitive first) and search_keep. The record: validation_baseline, trials, passed, keep, and
+    most_sensitive when it ranked. `score([])` runs once."""
+    first = score([])
+    drop = round((baseline - first) * 100, 2)
+    record: dict[str, Any] = {"validation_baseline": round(baseline, 4)}
+    if drop <= max_drop or trials == 0:
+        trial = {"fp32_layers": 0, "validation_accuracy": round(first, 4), "drop_points": drop,
+                 "passed": drop <= max_drop}
+        return {**record, "trials": [trial], "passed": trial["passed"], "keep": []}
+    ranked = rank()
+    found = search_keep([name for name, _ in ranked], lambda keep: score(keep) if keep else first, baseline,
+                        max_drop, trials)
+    return {**record, **found, "most_sensitive": [[name, round(kl, 5)] for name, kl in ranked[:8]]}
+
+
 def searched_int8(source: torch.nn.Module, encode: Encode, validation: tuple[list[Any], list[int]],
                   max_drop: float, trials: int, sensitivity_inputs: int = 64) -> tuple[torch.nn.Module, dict]:
     """The int8 model the search settles on, and what it tried."""
@@ -85,18 +103,8 @@ def searched_int8(source: torch.nn.Module, encode: Encode, validation: tuple[lis
     def quantized(keep: list[str]) -> torch.nn.Module:
         return quantize_model(copy.deepcopy(source), keep=keep)
 
-    baseline = accuracy(source, encode, *validation)
     plain = quantized([])
-    first = accuracy(plain, encode, *validation)
-    if (baseline - first) * 100 <= max_drop or trials == 0:
-        return plain, {"validation_baseline": round(baseline, 4), "trials": [
-            {"fp32_layers": 0, "validation_accuracy": round(first, 4),
-             "drop_points": round((baseline - first) * 100, 2), "passed": (baseline - first) * 100 <= max_drop}]}
-    ranked = sensitivities(source, encode, spread(validation, sensitivity_inputs)[0])
-
-    def score(keep: list[str]) -> float:
-        return accuracy(quantized(keep), encode, *validation) if keep else first
-
-    result = search_keep([name for name, _ in ranked], score, baseline, max_drop, trials)
-    return quantized(result["keep"]), {"validation_baseline": round(baseline, 4), **result,
-                                       "most_sensitive": [[n, round(s, 5)] for n, s in ranked[:8]]}
+    record = search(lambda: sensitivities(source, encode, spread(validation, sensitivity_inputs)[0]),
+                    lambda keep: accuracy(quantized(keep) if keep else plain, encode, *validation),
+                    accuracy(source, encode, *validation), max_drop, trials)
+    return (quantized(record["keep"]) if record["keep"] else plain), record

@@ -46,6 +46,11 @@ def _summary(run: Path) -> dict[str, Any] | None:
         return None
 
 
+def _runtime_installed(method: str) -> bool:
+    needs = RUNTIMES.get(method)
+    return needs is None or importlib.util.find_spec(needs) is not None
+
+
 def _candidates(run: Path, summary: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
     from tp.compression.variants import is_variant_folder, read_variant
     from tp.errors import ModelSourceError
@@ -59,9 +64,8 @@ def _candidates(run: Path, summary: dict[str, Any]) -> list[tuple[float, str, di
             record = read_variant(folder)
         except (ModelSourceError, ValueError, OSError):
             continue
-        needs = RUNTIMES.get(record.get("method", ""))
         speed = (record.get("measurements") or {}).get("throughput_texts_per_s")
-        if record.get("status") == "accepted" and speed and not (needs and importlib.util.find_spec(needs) is None):
+        if record.get("status") == "accepted" and speed and _runtime_installed(record.get("method", "")):
             found.append((float(speed), name, record))
     return sorted(found, key=lambda item: item[0], reverse=True)
 
@@ -79,7 +83,7 @@ def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[st
                        and not details.get("fp32_nodes"))  # nor a searched graph: that search took minutes
         if (record.get("status") == "accepted" and record.get("method") in QUICK and own_weights
                 and speed > beat and not is_variant_folder(run / "variants" / name)
-                and importlib.util.find_spec(RUNTIMES.get(record["method"], "tp")) is not None):
+                and _runtime_installed(record["method"])):
             found.append((float(speed), name, record))
     return max(found, key=lambda item: item[0])[1:] if found else None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -50,7 +51,7 @@ DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio de
 
 
 def load_served_model(spec: ModelSpec, settings: ServerSettings, telemetry: Telemetry, device: str,
-                      workers: int, swap_in: Any = None) -> ServedModel:
+                      workers: int, swap_in: Callable[[Path], None] | None = None) -> ServedModel:
     """Load one model onto its device (ONNX Runtime or torch, int8 when asked), start its batcher, warm it up.
     `swap_in(variant_folder)` serves a variant rebuilt in the background in its place (tp.serving.variant_rebuild)."""
     from tp.sources import resolve_model_source

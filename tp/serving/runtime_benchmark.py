@@ -62,9 +62,12 @@ def openvino_runner(model: Path, threads: int, precision: str | None) -> tuple[A
     return run, hint.to_string() if hasattr(hint, "to_string") else str(hint)  # an openvino.Type: "f32", "bf16"
 
 
-def encode(tokenizer: Any, texts: list[str], max_length: int) -> dict[str, np.ndarray]:
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="np")
-    return {key: value.astype(np.int64) for key, value in encoded.items()}
+def encode(classifier: Any, texts: list[str], max_length: int) -> dict[str, np.ndarray]:
+    """The runtimes' int64 inputs, tokenized as tp serves them (the run's truncation, padded together)."""
+    from tp.compression.onnx_export import encode as encode_batch
+
+    batch = encode_batch(classifier.model, classifier.tokenizer, texts, max_length, classifier.truncation)
+    return {key: value.numpy().astype(np.int64) for key, value in batch.items()}
 
 
 def measure(run: Any, batches: list[dict[str, np.ndarray]], singles: list[dict[str, np.ndarray]]) -> dict[str, Any]:
@@ -79,6 +82,19 @@ def measure(run: Any, batches: list[dict[str, np.ndarray]], singles: list[dict[s
     return {"logits": logits, "batch_s": batch_s, "latencies": latencies}
 
 
+def make_runners(served: Path, plain: Path, threads: int) -> tuple[dict[str, Any], str | None]:
+    """ONNX Runtime on both graphs, OpenVINO (f32, and its default precision when that differs) on the plain
+    one when installed; and the reason OpenVINO was left out, or None."""
+    runners = {SERVED: onnxruntime_runner(served, threads), PLAIN_ORT: onnxruntime_runner(plain, threads)}
+    if importlib.util.find_spec("openvino") is None:
+        return runners, "openvino is not installed (pip install openvino): only ONNX Runtime was measured"
+    runners[PLAIN_OV], _ = openvino_runner(plain, threads, "f32")
+    default, precision = openvino_runner(plain, threads, None)
+    if precision != "f32":  # a different arithmetic: reported beside, not compared as the same model
+        runners[f"openvino, plain graph, its default {precision}"] = default
+    return runners, None
+
+
 def compare_runtimes(folder: Path, quantize: str, threads: int, batch_size: int, max_length: int,
                      texts_count: int, singles_count: int, rounds: int, cache_dir: Path) -> dict[str, Any]:
     from tp.compression.lab_data import load_lab_data, spread
@@ -88,28 +104,19 @@ def compare_runtimes(folder: Path, quantize: str, threads: int, batch_size: int,
     lab = load_lab_data(folder)
     texts, labels = spread(lab.splits["test"], texts_count)
     texts = list(texts)
-    tokenizer = lab.classifier.tokenizer
     served = cached_export(folder, quantize, cache_dir, lambda: lab.classifier) / "model.onnx"
-    plain = plain_graph(lab.classifier, quantize, Path(tempfile.mkdtemp(prefix="tp-runtimes-")))
-    batches = [encode(tokenizer, texts[i:i + batch_size], max_length) for i in range(0, len(texts), batch_size)]
-    singles = [encode(tokenizer, [text], max_length) for text in texts[:singles_count]]
-    runners = {SERVED: onnxruntime_runner(served, threads), PLAIN_ORT: onnxruntime_runner(plain, threads)}
-    skipped = None
-    if importlib.util.find_spec("openvino") is None:
-        skipped = "openvino is not installed (pip install openvino): only ONNX Runtime was measured"
-    else:
-        runners[PLAIN_OV], _ = openvino_runner(plain, threads, "f32")
-        default, precision = openvino_runner(plain, threads, None)
-        if precision != "f32":  # a different arithmetic: reported beside, not compared as the same model
-            runners[f"openvino, plain graph, its default {precision}"] = default
-    for run in runners.values():  # warm-up: first-call allocations and kernel selection
-        run(batches[0])
-        run(singles[0])
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in runners}
-    for index in range(rounds):  # interleaved, alternating which runs first
-        order = list(runners) if index % 2 == 0 else list(reversed(runners))
-        for name in order:
-            results[name].append(measure(runners[name], batches, singles))
+    batches = [encode(lab.classifier, texts[i:i + batch_size], max_length) for i in range(0, len(texts), batch_size)]
+    singles = [encode(lab.classifier, [text], max_length) for text in texts[:singles_count]]
+    with tempfile.TemporaryDirectory(prefix="tp-runtimes-") as tmp:  # the plain graphs: 110 MB for MiniLM
+        runners, skipped = make_runners(served, plain_graph(lab.classifier, quantize, Path(tmp)), threads)
+        for run in runners.values():  # warm-up: first-call allocations and kernel selection
+            run(batches[0])
+            run(singles[0])
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in runners}
+        for index in range(rounds):  # interleaved, alternating which runs first
+            order = list(runners) if index % 2 == 0 else list(reversed(runners))
+            for name in order:
+                results[name].append(measure(runners[name], batches, singles))
     return summarise(results, labels, len(texts), {
         "model": str(folder), "served_onnx": str(served), "quantize": quantize, "threads": threads,
         "batch_size": batch_size, "max_length": max_length, "texts": len(texts), "rounds": rounds,
