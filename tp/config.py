@@ -17,11 +17,12 @@ import yaml
 
 from tp.errors import ConfigError
 from tp.models.text_encoding import TRUNCATIONS
+from tp.tasks import PROBLEM_RECIPES
 
 METHODS = ("lora", "full", "head", "freeze")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 CLASS_WEIGHTS = ("auto", "none", "balanced")
-SELECTION_METRICS = ("macro_f1", "accuracy", "loss")
+SELECTION_METRICS = ("auto", "macro_f1", "accuracy", "micro_f1", "rmse", "mae", "spearman", "loss")
 EVAL_STRATEGIES = ("auto", "epoch", "steps")
 
 
@@ -81,7 +82,16 @@ class DataConfig:
     config_name: str | None = _help("Hub dataset configuration (e.g. `sst2` of `glue`).", None)
     text_column: str = _help("Column holding the text.", "text")
     image_column: str = _help("Column holding the image (Hub image datasets; `img` is found too).", "image")
-    label_column: str = _help("Column holding the label (strings or integers).", "label")
+    label_column: str = _help("Column holding the label (strings or integers; a list of labels or a delimited "
+                              "string for multi_label; a number for regression).", "label")
+    task: str = _help("What a label is: `auto` (one class per row; lists of labels, or data.label_separator, make "
+                      "it multi_label), `single_label`, `multi_label` (any number of labels per row) or "
+                      "`regression` (a number). A numeric label column with many values is never guessed: "
+                      "say single_label or regression.", "auto")
+    label_separator: str | None = _help("Multi-label rows as delimited strings: the separator (e.g. `,`); "
+                                        "implies data.task multi_label.", None)
+    text_pair_column: str | None = _help("Column holding the second text of a pair (entailment, similarity, "
+                                         "question-answer relevance): the model reads both texts together.", None)
     train_split: str = _help("Split to train on when the source has splits.", "train")
     test_split: str | None = _help("Split to test on; default: `test` if present, else carved.", None)
     validation_split: str | None = _help("Split to validate on; default: carved from train.", None)
@@ -104,6 +114,19 @@ class DataConfig:
                 raise ConfigError(f"`data.{name}` should be in (0, 0.9), got {value}.")
         if self.truncation not in TRUNCATIONS:
             raise ConfigError(f"`data.truncation` should be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}.")
+        if self.task not in PROBLEM_RECIPES:
+            raise ConfigError(f"`data.task` should be one of {', '.join(PROBLEM_RECIPES)}, got {self.task!r}.")
+        if self.label_separator is not None and self.task not in ("auto", "multi_label"):
+            raise ConfigError(f"`data.label_separator` splits multi-label rows, but data.task is {self.task!r}: "
+                              "set data.task: multi_label, or unset data.label_separator.")
+        if self.text_pair_column is not None and self.truncation != "head":
+            raise ConfigError("`data.truncation` head_tail keeps the ends of one text; pairs are cut the longer text "
+                              "first: set data.truncation: head, or unset data.text_pair_column.")
+        if self.text_pair_column is not None and self.text_pair_column == self.text_column:
+            raise ConfigError(f"`data.text_pair_column` and `data.text_column` are both {self.text_column!r}: name "
+                              "the column of the second text.")
+        if self.label_separator == "":
+            raise ConfigError("`data.label_separator` is empty: give the character between labels, e.g. `,`.")
         if self.empty_texts not in ("drop", "error"):
             raise ConfigError(f"`data.empty_texts` should be `drop` or `error`, got {self.empty_texts!r}.")
         for name in ("max_train_samples", "max_eval_samples"):
@@ -151,7 +174,9 @@ class TrainingConfig:
     class_weights: str = _help("Weighted cross-entropy: `auto` (balanced when the largest class has at least 1.5x "
                                "the rows of the smallest), `balanced` (n / (k * count) per class) or `none`.", "auto")
     metric_for_best_model: str = _help("Validation metric that picks the checkpoint kept at the end and that early "
-                                       "stopping watches: `macro_f1`, `accuracy` or `loss`.", "macro_f1")
+                                       "stopping watches: `auto` (the task's main metric: macro_f1; micro_f1 for "
+                                       "multi_label; rmse for regression), `macro_f1`, `accuracy`, `micro_f1`, "
+                                       "`rmse`, `mae`, `spearman` or `loss`.", "auto")
     gradient_checkpointing: bool = _help("Recompute activations to save memory (slower).", False)
     precision: str = _help("`auto` (bf16/fp16 on CUDA, fp32 on CPU), `fp32`, `fp16` or `bf16`.", "auto")
     eval_strategy: str = _help("`auto` (every epoch, and at least 5 times a run), `epoch` or `steps`. Every "

@@ -33,6 +33,42 @@ class Task:
         return self.input == "image"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What one row's target is and how logits are read: transformers' `config.problem_type`, declared once.
+
+    Every input kind (texts, text pairs, images) can carry any problem; metrics, baselines, the loss, the
+    API's answer shape and the stock pipeline's `function_to_apply` follow from it.
+    """
+
+    name: str  # transformers' config.problem_type, recorded in tp.json and config.json
+    recipe: str  # the value of `data.task` that asks for it
+    main_metric: str  # picks the checkpoint, gates compression, is compared with the baselines
+    greater_is_better: bool
+    activation: str  # logits -> scores: "softmax", "sigmoid" or "none" (the stock pipeline's function_to_apply)
+
+    @property
+    def is_regression(self) -> bool:
+        return self.activation == "none"
+
+
+SINGLE_LABEL = Problem("single_label_classification", "single_label", "macro_f1", True, "softmax")
+MULTI_LABEL = Problem("multi_label_classification", "multi_label", "micro_f1", True, "sigmoid")
+REGRESSION = Problem("regression", "regression", "rmse", False, "none")
+PROBLEMS = {problem.name: problem for problem in (SINGLE_LABEL, MULTI_LABEL, REGRESSION)}
+PROBLEM_RECIPES = ("auto", *(problem.recipe for problem in PROBLEMS.values()))
+
+
+def problem_named(name: str | None) -> Problem:
+    """The Problem called `name` (tp.json's `problem_type`, or a recipe's `data.task`); none means single-label."""
+    if not name or name == "auto":
+        return SINGLE_LABEL
+    for problem in PROBLEMS.values():
+        if name in (problem.name, problem.recipe):
+            return problem
+    raise ModelSourceError(f"Unknown problem type {name!r}: tp handles {', '.join(PROBLEMS)}.")
+
+
 TEXT = Task("text-classification", "text", "texts", ("gradient_x_input", "integrated_gradients"))
 IMAGE = Task("image-classification", "image", "images", ("saliency", "attention_rollout"))
 TASKS = {task.name: task for task in (TEXT, IMAGE)}

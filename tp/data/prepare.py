@@ -19,19 +19,30 @@ import numpy as np
 import pandas as pd
 
 from tp.config import DataConfig
+from tp.data.labels import choose_problem, encode_targets, label_names, target_counts
 from tp.data.sources import read_source
 from tp.errors import DataError
-from tp.tasks import IMAGE, TEXT, task_named
+from tp.tasks import IMAGE, SINGLE_LABEL, TEXT, Problem, problem_named, task_named
 
 
 @dataclass
 class PreparedData:
     """Splits as lists of inputs (texts or image items) and integer labels, the label names, the record."""
 
-    splits: dict[str, dict[str, list]]  # split -> {"text" or "image": [...], "label": [...]}
+    splits: dict[str, dict[str, list]]  # split -> {"text" or "image": [...], ("text_pair": [...]), "label": [...]}
     labels: list[str]
     record: dict[str, Any] = field(default_factory=dict)
     task: str = TEXT.name
+    problem_type: str = SINGLE_LABEL.name  # labels are ints, multi-hot float lists or floats (tp.tasks.Problem)
+
+    @property
+    def problem(self) -> Problem:
+        return problem_named(self.problem_type)
+
+    @property
+    def pairs(self) -> bool:
+        """Whether each row is a pair of texts (`text` and `text_pair`)."""
+        return "text_pair" in self.splits["train"]
 
     @property
     def inputs(self) -> str:
@@ -58,16 +69,26 @@ def _image_column(frames: dict[str, pd.DataFrame], cfg: DataConfig) -> str | Non
 
 
 def _check_columns(frame: pd.DataFrame, cfg: DataConfig, split: str, inputs: tuple[str, str]) -> None:
-    for role, column in (inputs, ("label_column", cfg.label_column)):
+    roles = [inputs, ("label_column", cfg.label_column)]
+    if cfg.text_pair_column and inputs[0] == "text_column":
+        roles.append(("text_pair_column", cfg.text_pair_column))
+    for role, column in roles:
         if column not in frame.columns:
             existing = ", ".join(map(str, frame.columns))
             raise DataError(f"Column {column!r} (data.{role}) is not in the {split} data; "
                             f"its columns are: {existing}. Set data.{role} to one of them.")
 
 
+def _empty(texts: pd.Series) -> pd.Series:
+    return texts.isna() | texts.astype(str).str.strip().eq("")
+
+
 def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, int],
-           image_column: str | None = None) -> pd.DataFrame:
-    """Drop rows with empty/missing texts or images (or refuse them) and rows without a label."""
+           image_column: str | None = None, keep_unlabelled: bool = False) -> pd.DataFrame:
+    """Drop rows with empty/missing texts or images (or refuse them) and rows without a label.
+
+    `keep_unlabelled`: multi-label rows with no label are negatives for every label, not missing labels.
+    """
     if image_column is not None:
         empty = frame[image_column].isna()
         labels = frame[cfg.label_column]
@@ -76,20 +97,28 @@ def _clean(frame: pd.DataFrame, cfg: DataConfig, split: str, dropped: dict[str, 
         dropped["missing_label"] += int((unlabelled & ~empty).sum())
         kept = frame[~empty & ~unlabelled]
         return pd.DataFrame({"image": kept[image_column], "label": kept[cfg.label_column]}).reset_index(drop=True)
-    texts = frame[cfg.text_column]
-    empty = texts.isna() | texts.astype(str).str.strip().eq("")
+    empty = _empty(frame[cfg.text_column])
+    dropped["empty_text"] += int(empty.sum())
+    if cfg.text_pair_column:  # a pair with one text missing is no pair
+        empty_pair = _empty(frame[cfg.text_pair_column]) & ~empty
+        dropped["empty_text_pair"] = dropped.get("empty_text_pair", 0) + int(empty_pair.sum())
+        empty = empty | empty_pair
     if empty.any() and cfg.empty_texts == "error":
         rows = list(np.flatnonzero(empty.to_numpy())[:5])
         raise DataError(f"{int(empty.sum())} empty or missing texts in the {split} data (rows {rows}"
                         "...): fill them, or set data.empty_texts: drop to skip them.")
     labels = frame[cfg.label_column]
-    hidden = pd.to_numeric(labels, errors="coerce").eq(-1)  # -1: hidden test labels (GLUE)
-    unlabelled = labels.isna() | hidden | labels.astype(str).str.strip().eq("")
-    dropped["empty_text"] += int(empty.sum())
+    if keep_unlabelled:  # a multi-label row without labels is negative for all of them
+        unlabelled = pd.Series(False, index=frame.index)
+    else:  # -1: hidden test labels (GLUE), but a legitimate regression target
+        hidden = pd.to_numeric(labels, errors="coerce").eq(-1) if cfg.task != "regression" else False
+        unlabelled = labels.isna() | hidden | labels.astype(str).str.strip().eq("")
     dropped["missing_label"] += int((unlabelled & ~empty).sum())
     kept = frame[~empty & ~unlabelled]
-    return pd.DataFrame({"text": kept[cfg.text_column].astype(str).str.strip(),
-                         "label": kept[cfg.label_column]}).reset_index(drop=True)
+    columns = {"text": kept[cfg.text_column].astype(str).str.strip()}
+    if cfg.text_pair_column:
+        columns["text_pair"] = kept[cfg.text_pair_column].astype(str).str.strip()
+    return pd.DataFrame({**columns, "label": kept[cfg.label_column]}).reset_index(drop=True)
 
 
 def _label_key(value: Any) -> str:
@@ -99,7 +128,10 @@ def _label_key(value: Any) -> str:
     return str(value)
 
 
-def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> list[str]:
+def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None, problem: Problem,
+                 cfg: DataConfig) -> list[str]:
+    if problem is not SINGLE_LABEL:
+        return label_names(frames, problem, cfg)
     if known:
         return known
     values = pd.concat([frame["label"] for frame in frames.values()])
@@ -108,25 +140,30 @@ def _label_names(frames: dict[str, pd.DataFrame], known: list[str] | None) -> li
     return sorted({_label_key(v) for v in values})
 
 
-def _encode(frame: pd.DataFrame, labels: list[str], known: bool) -> dict[str, list]:
-    inputs = "image" if "image" in frame.columns else "text"
+def _encode(frame: pd.DataFrame, labels: list[str], known: bool, problem: Problem, cfg: DataConfig,
+            split: str) -> dict[str, list]:
+    inputs = {key: list(frame[key]) for key in ("image", "text", "text_pair") if key in frame.columns}
+    if problem is not SINGLE_LABEL:
+        return {**inputs, "label": encode_targets(frame, problem, labels, cfg, split)}
     if known:
-        return {inputs: list(frame[inputs]), "label": [int(v) for v in frame["label"]]}
+        return {**inputs, "label": [int(v) for v in frame["label"]]}
     index = {name: i for i, name in enumerate(labels)}
-    return {inputs: list(frame[inputs]), "label": [index[_label_key(v)] for v in frame["label"]]}
+    return {**inputs, "label": [index[_label_key(v)] for v in frame["label"]]}
 
 
 def _carve(data: dict[str, list], fraction: float, seed: int) -> tuple[dict, dict, bool]:
-    """Split off a stratified `fraction` (plain random when a class is too small to stratify)."""
+    """Split off a stratified `fraction` (plain random when a class is too small, or labels are not classes)."""
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(data["label"]))
-    counts = np.bincount(data["label"])
     carved_size = int(np.ceil(fraction * len(indices)))
-    classes = int((counts > 0).sum())
-    # stratifying needs two rows a class, and room for every class on both sides (a dozen rows, 10%: not)
-    fits = counts[counts > 0].min() >= 2 and classes <= carved_size <= len(indices) - classes
-    stratify = data["label"] if fits else None
+    stratify = None
+    if data["label"] and isinstance(data["label"][0], int | np.integer):
+        counts = np.bincount(data["label"])
+        classes = int((counts > 0).sum())
+        # stratifying needs two rows a class, and room for every class on both sides (a dozen rows, 10%: not)
+        fits = counts[counts > 0].min() >= 2 and classes <= carved_size <= len(indices) - classes
+        stratify = data["label"] if fits else None
     keep, carved = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
     pick = lambda idx: {key: [values[i] for i in sorted(idx)] for key, values in data.items()}  # noqa: E731
     return pick(keep), pick(carved), stratify is not None
@@ -139,44 +176,36 @@ def _subsample(data: dict[str, list], limit: int | None, seed: int) -> dict[str,
     return {key: [values[i] for i in chosen] for key, values in data.items()}
 
 
-def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[str]:
-    """One short example text per label (first of each class), whitespace collapsed, for demos and cards."""
+def _shorten(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ..."
+
+
+def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[Any]:
+    """One short example per label (first of each class; a few rows for regression), for demos and cards.
+
+    A pair's example is `[text, text_pair]`.
+    """
+    rows = list(range(len(split["label"])))
+    if labels and split["label"] and not isinstance(split["label"][0], float):
+        hot = [y if isinstance(y, list) else [float(i == y) for i in range(len(labels))] for y in split["label"]]
+        rows = [next((r for r in rows if hot[r][index]), None) for index in range(len(labels))]
     examples = []
-    for index, _ in enumerate(labels):
-        text = next((t for t, y in zip(split["text"], split["label"], strict=True) if y == index), None)
-        if text is not None:
-            text = " ".join(text.split())
-            examples.append(text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ...")
+    for row in [r for r in rows if r is not None][:max(len(labels), 3)]:
+        text = _shorten(split["text"][row], max_chars)
+        examples.append([text, _shorten(split["text_pair"][row], max_chars)] if "text_pair" in split else text)
     return examples
 
 
-def label_counts(encoded: list[int], labels: list[str]) -> dict[str, int]:
-    """Rows per label name, in label order (zeros included: a class missing from a split shows)."""
-    counts = np.bincount(np.asarray(encoded, dtype=int), minlength=len(labels)) if encoded else [0] * len(labels)
-    return {name: int(counts[i]) for i, name in enumerate(labels)}
-
-
-def format_label_counts(counts: dict[str, dict[str, int]]) -> str:
-    """A small table of rows per label and split, with each label's share of its split."""
-    splits = list(counts)
-    width = max(len(name) for name in next(iter(counts.values())))
-    lines = ["label distribution: " + "  ".join(f"{split:>14}" for split in splits)]
-    for label in next(iter(counts.values())):
-        cells = []
-        for split in splits:
-            total = sum(counts[split].values()) or 1
-            cells.append(f"{counts[split][label]:>6} ({counts[split][label] / total:4.0%})")
-        lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
-    return "\n".join(lines)
-
-
 def fingerprint(split: dict[str, list]) -> str:
-    """A short hash of a split's texts (or image bytes) and labels: evaluation checks it to catch a different split."""
+    """A short hash of a split's inputs (texts, pairs or image bytes) and labels: evaluation checks it."""
     digest = hashlib.sha256()
     if "image" in split:
         from tp.data.images import image_digest
 
         inputs = [image_digest(item) for item in split["image"]]
+    elif "text_pair" in split:
+        inputs = [f"{a}\t{b}" for a, b in zip(split["text"], split["text_pair"], strict=True)]
     else:
         inputs = split["text"]
     for text, label in zip(inputs, split["label"], strict=True):
@@ -193,17 +222,29 @@ def _choose_split(frames: dict, wanted: str | None, default: str, role: str) -> 
     return default if default in frames and len(frames[default]) else None
 
 
-def prepare_data(cfg: DataConfig) -> PreparedData:
-    """Read `cfg.source`, clean it, encode labels and make train/validation/test splits."""
-    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+def _read_clean(cfg: DataConfig, raw: dict[str, pd.DataFrame], known: list[str] | None
+                ) -> tuple[dict[str, pd.DataFrame], Problem, tuple[str, str], dict[str, int]]:
+    """Every split checked and cleaned; the problem the labels pose; which column holds the inputs; drops."""
     image_column = _image_column(raw, cfg)
     inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
+    if image_column and cfg.text_pair_column:
+        raise DataError(f"data.text_pair_column is {cfg.text_pair_column!r} but {cfg.source} holds images: pairs "
+                        "are pairs of texts. Unset data.text_pair_column.")
     dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
     dropped["missing_label"] = 0
-    frames = {}
     for split, frame in raw.items():
         _check_columns(frame, cfg, split, inputs)
-        frames[split] = _clean(frame, cfg, split, dropped, image_column)
+    problem = choose_problem(pd.concat([frame[cfg.label_column] for frame in raw.values()]), cfg, known)
+    frames = {split: _clean(frame, cfg, split, dropped, image_column, keep_unlabelled=problem.name != SINGLE_LABEL.name)
+              for split, frame in raw.items()}
+    return frames, problem, inputs, dropped
+
+
+def prepare_data(cfg: DataConfig) -> PreparedData:
+    """Read `cfg.source`, clean it, encode labels and make train/validation/test splits."""
+    raw, label_source = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    known = label_source.get(cfg.label_column)
+    frames, problem, inputs, dropped = _read_clean(cfg, raw, known)
     train_name = "all" if "all" in frames else cfg.train_split
     if train_name not in frames:
         raise DataError(f"data.train_split is {cfg.train_split!r} but the source's splits are: "
@@ -211,62 +252,68 @@ def prepare_data(cfg: DataConfig) -> PreparedData:
     if not len(frames[train_name]):
         raise DataError(f"The {train_name} data of {cfg.source} is empty after dropping "
                         f"{sum(dropped.values())} rows without an input or a label ({dropped}).")
-    known = label_names.get(cfg.label_column)
-    labels = _label_names(frames, known)
-    if len(labels) < 2:
+    labels = _label_names(frames, known, problem, cfg)
+    if problem is SINGLE_LABEL and len(labels) < 2:
         raise DataError(f"The data has a single class ({labels[0]!r}): a classifier needs at least two.")
     test_name = _choose_split(frames, cfg.test_split, "test", "test_split")
     validation_name = _choose_split(frames, cfg.validation_split, "validation", "validation_split")
     if validation_name == test_name:
         validation_name = None
     made: dict[str, str] = {}
-    train = _encode(frames[train_name], labels, known is not None)
+    encode = lambda name: _encode(frames[name], labels, known is not None, problem, cfg, name)  # noqa: E731
+    train = encode(train_name)
     if test_name is None:
         train, test, stratified = _carve(train, cfg.test_size, cfg.split_seed)
         made["test"] = f"{'stratified ' if stratified else ''}{cfg.test_size:.0%} of {train_name}"
     else:
-        test, made["test"] = _encode(frames[test_name], labels, known is not None), f"source split {test_name}"
+        test, made["test"] = encode(test_name), f"source split {test_name}"
     if validation_name is None:
         train, validation, stratified = _carve(train, cfg.validation_size, cfg.split_seed)
         made["validation"] = f"{'stratified ' if stratified else ''}{cfg.validation_size:.0%} of train"
     else:
-        validation = _encode(frames[validation_name], labels, known is not None)
-        made["validation"] = f"source split {validation_name}"
+        validation, made["validation"] = encode(validation_name), f"source split {validation_name}"
     made["train"] = f"source split {train_name}" if train_name != "all" else "rest of the data"
     splits = {"train": _subsample(train, cfg.max_train_samples, cfg.split_seed),
               "validation": _subsample(validation, cfg.max_eval_samples, cfg.split_seed),
               "test": _subsample(test, cfg.max_eval_samples, cfg.split_seed)}
-    task = (IMAGE if image_column else TEXT).name
+    task = (IMAGE if inputs[0] == "image_column" else TEXT).name
     record = {
-        "source": cfg.source, "config_name": cfg.config_name, "task": task, inputs[0]: inputs[1],
+        "source": cfg.source, "config_name": cfg.config_name, "task": task, "problem_type": problem.name,
+        inputs[0]: inputs[1], **({"text_pair_column": cfg.text_pair_column} if cfg.text_pair_column else {}),
         "label_column": cfg.label_column, "split_seed": cfg.split_seed, "how": made,
         "sizes": {name: len(split["label"]) for name, split in splits.items()},
-        "label_counts": {name: label_counts(split["label"], labels) for name, split in splits.items()},
+        "label_counts": {name: target_counts(split["label"], labels, problem) for name, split in splits.items()},
         "dropped": dropped, "test_fingerprint": fingerprint(splits["test"]),
     }
-    return PreparedData(splits, labels, record, task)
+    return PreparedData(splits, labels, record, task, problem.name)
 
 
-def labelled_rows(cfg: DataConfig, split: str | None = None) -> tuple[list, list[str], dict[str, Any]]:
-    """Every labelled row of `cfg.source` (of its `split` when it has splits): inputs, label names, a record.
+def labelled_rows(cfg: DataConfig, split: str | None = None) -> tuple[list, list[Any], dict[str, Any]]:
+    """Every labelled row of `cfg.source` (of its `split` when it has splits): inputs, labels, a record.
 
     No split is carved and no class count is required: this is what a model is evaluated on when handed a file.
-    The record holds the task, the split read, the rows read and what was dropped (empty inputs, no label).
+    Inputs are texts, `(text, text_pair)` tuples or images; labels are label names (a list of names per row
+    for multi-label, a number for regression). The record holds the task, the problem, the split read, the rows
+    read and what was dropped (empty inputs, no label).
     """
-    raw, label_names = read_source(cfg.source, cfg.config_name, cfg.encoding)
+    from tp.data.labels import label_list, regression_values
+
+    raw, label_source = read_source(cfg.source, cfg.config_name, cfg.encoding)
     if "all" not in raw:
         if split not in raw:
             raise DataError(f"{cfg.source} has the splits {', '.join(raw)}, not {split!r}: pick one of them.")
         raw = {split: raw[split]}
-    image_column = _image_column(raw, cfg)
-    inputs = ("image_column", image_column) if image_column else ("text_column", cfg.text_column)
-    dropped = {"missing_image": 0} if image_column else {"empty_text": 0}
-    dropped["missing_label"] = 0
-    ((name, frame),) = raw.items()
-    _check_columns(frame, cfg, name, inputs)
-    kept = _clean(frame, cfg, name, dropped, image_column)
-    known = label_names.get(cfg.label_column)  # a Hub ClassLabel: integer rows, named by the source
-    names = [known[int(value)] if known else _label_key(value) for value in kept["label"]]
-    record = {"task": (IMAGE if image_column else TEXT).name, "split": name, "rows_read": len(frame),
-              "dropped": dropped}
-    return list(kept["image" if image_column else "text"]), names, record
+    known = label_source.get(cfg.label_column)  # a Hub ClassLabel: integer rows, named by the source
+    frames, problem, inputs, dropped = _read_clean(cfg, raw, known)
+    ((name, kept),) = frames.items()
+    if problem.name == "regression":
+        labels: list[Any] = regression_values(kept["label"], name, cfg.label_column)
+    elif problem.name == "multi_label_classification":
+        labels = [label_list(value, cfg.label_separator) for value in kept["label"]]
+    else:
+        labels = [known[int(value)] if known else _label_key(value) for value in kept["label"]]
+    record = {"task": (IMAGE if inputs[0] == "image_column" else TEXT).name, "problem_type": problem.name,
+              "split": name, "rows_read": len(raw[name]), "dropped": dropped}
+    if "text_pair" in kept:
+        return list(zip(kept["text"], kept["text_pair"], strict=True)), labels, record
+    return list(kept["image" if inputs[0] == "image_column" else "text"]), labels, record

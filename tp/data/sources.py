@@ -16,7 +16,7 @@ import pandas as pd
 from tp.data.formats import SPLIT_FILE_NAMES, TABLE_SUFFIXES
 from tp.errors import DataError
 
-BUILTIN_DATASETS = ("builtin:bbc-news", "builtin:digits")
+BUILTIN_DATASETS = ("builtin:bbc-news", "builtin:digits", "builtin:disaster-messages", "builtin:sts-b")
 
 
 def bbc_news_folder() -> Path:
@@ -115,6 +115,10 @@ def read_source(source: str, config_name: str | None = None,
     if source.startswith("builtin:"):
         if source not in BUILTIN_DATASETS:
             raise DataError(f"Unknown built-in dataset {source!r}; built-ins: {', '.join(BUILTIN_DATASETS)}.")
+        from tp.data.packaged import READERS
+
+        if source in READERS:
+            return READERS[source](), {}
         return {"all": image_data.read_digits() if source == "builtin:digits" else read_bbc_news()}, {}
     path = Path(source).expanduser()
     if path.is_dir():

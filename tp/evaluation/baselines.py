@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tp.tasks import MULTI_LABEL, REGRESSION, SINGLE_LABEL, Problem
+
 DESCRIPTIONS = {
     "majority": "always the most frequent training label",
     "chance": "random guesses with the training label frequencies (expected scores)",
@@ -52,12 +54,11 @@ def _logistic_regression() -> Any:
 
 
 def tfidf_baseline(train: dict[str, list], test: dict[str, list], num_labels: int) -> dict[str, float]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
+    from tp.evaluation.baselines_beyond import text_features
 
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1), _logistic_regression())
-    model.fit(train["text"], train["label"])
-    return _scores(test["label"], model.predict(test["text"]).tolist(), num_labels)
+    x_train, x_test = text_features(train, test)  # pairs: each text and what they share
+    model = _logistic_regression().fit(x_train, train["label"])
+    return _scores(test["label"], model.predict(x_test).tolist(), num_labels)
 
 
 def _pixels(items: list[Any]) -> Any:
@@ -75,8 +76,15 @@ def pixels_baseline(train: dict[str, list], test: dict[str, list], num_labels: i
     return _scores(test["label"], model.predict(_pixels(test["image"])).tolist(), num_labels)
 
 
-def compute_baselines(splits: dict[str, dict[str, list]], labels: list[str]) -> dict[str, dict[str, Any]]:
-    """Every baseline's test accuracy and macro-F1, fitted on the train split (texts or images)."""
+def compute_baselines(splits: dict[str, dict[str, list]], labels: list[str],
+                      problem: Problem = SINGLE_LABEL) -> dict[str, dict[str, Any]]:
+    """Every baseline's test scores, fitted on the train split (texts, pairs or images), for the run's problem."""
+    from tp.evaluation import baselines_beyond
+
+    if problem is MULTI_LABEL:
+        return baselines_beyond.multi_label_baselines(splits, labels)
+    if problem is REGRESSION:
+        return baselines_beyond.regression_baselines(splits)
     train, test, num_labels = splits["train"], splits["test"], len(labels)
     majority = majority_baseline(train["label"], test["label"], num_labels)
     found: dict[str, dict[str, Any]] = {
@@ -93,7 +101,7 @@ def compute_baselines(splits: dict[str, dict[str, list]], labels: list[str]) -> 
 
 def strongest_learned(baselines: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """The trained (linear) baseline, if the run has one: the bar a fine-tuned transformer should clear."""
-    for name in ("tfidf_logreg", "pixels_logreg"):
+    for name in ("tfidf_logreg", "tfidf_ridge", "pixels_logreg"):
         if name in baselines:
             return name, baselines[name]
     return None

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from tp.evaluation.baselines import compute_baselines, strongest_learned
+from tp.tasks import MULTI_LABEL, REGRESSION, SINGLE_LABEL, Problem, problem_named
 
 ONE_CLASS_SHARE = 0.9  # predicting one class for this share of the test rows...
 SKEWED_SHARE = 0.8  # ...is no skill unless that class really is this frequent in the test set
@@ -31,8 +32,18 @@ def prediction_shares(confusion: list[list[int]]) -> tuple[list[float], list[flo
 
 
 def skill_warnings(metrics: dict[str, Any], baselines: dict[str, dict[str, Any]], labels: list[str],
-                   prefix: str = "test") -> list[dict[str, str]]:
-    """The warnings a run's test metrics earn against its baselines (empty when it clearly learned)."""
+                   prefix: str = "test", problem: Problem | None = None) -> list[dict[str, str]]:
+    """The warnings a run's test metrics earn against its baselines (empty when it clearly learned).
+
+    The problem defaults to the one metrics.json records (`problem_type`; single-label when absent).
+    """
+    from tp.evaluation import skill_beyond
+
+    problem = problem or problem_named(metrics.get("problem_type"))
+    if problem is MULTI_LABEL:
+        return skill_beyond.multi_label_warnings(metrics, baselines, prefix)
+    if problem is REGRESSION:
+        return skill_beyond.regression_warnings(metrics, baselines, prefix)
     found: list[dict[str, str]] = []
     f1, size = metrics[f"{prefix}_macro_f1"], metrics[f"{prefix}_size"]
     margin = skill_margin(size)
@@ -59,10 +70,11 @@ def skill_warnings(metrics: dict[str, Any], baselines: dict[str, dict[str, Any]]
     return found
 
 
-def judge_run(metrics: dict[str, Any], splits: dict[str, dict[str, list]], labels: list[str]) -> None:
+def judge_run(metrics: dict[str, Any], splits: dict[str, dict[str, list]], labels: list[str],
+              problem: Problem = SINGLE_LABEL) -> None:
     """Add `baselines` (fitted on the train split, scored on the test split) and `warnings` to test metrics."""
-    metrics["baselines"] = compute_baselines(splits, labels)
-    metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels)
+    metrics["baselines"] = compute_baselines(splits, labels, problem)
+    metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels, problem=problem)
 
 
 def is_flagged(warnings: list[dict[str, str]] | None) -> bool:
@@ -76,11 +88,19 @@ def warning_lines(warnings: list[dict[str, str]] | None) -> list[str]:
     return [f"{'NO SKILL' if w['severity'] == 'error' else 'WARNING'}: {w['message']}" for w in ordered]
 
 
+SUMMARY_COLUMNS = {SINGLE_LABEL.name: ("accuracy", "macro_f1"),
+                   MULTI_LABEL.name: ("micro_f1", "macro_f1", "accuracy", "hamming_loss"),
+                   REGRESSION.name: ("rmse", "mae", "r2", "spearman")}
+
+
 def format_summary(metrics: dict[str, Any]) -> str:
     """The end-of-training summary: the model's test scores beside each baseline's, then any warnings."""
-    rows = [("this model", metrics["test_accuracy"], metrics["test_macro_f1"])]
-    rows += [(name, b["accuracy"], b["macro_f1"]) for name, b in metrics.get("baselines", {}).items()]
-    width = max(len(name) for name, _, _ in rows)
-    lines = [f"test split ({metrics['test_size']} rows)   {'accuracy':>8}  {'macro-F1':>8}"]
-    lines += [f"  {name:<{width}}{' ' * (19 - width)}{accuracy:8.3f}  {f1:8.3f}" for name, accuracy, f1 in rows]
+    columns = SUMMARY_COLUMNS[problem_named(metrics.get("problem_type")).name]
+    rows = [("this model", [metrics[f"test_{key}"] for key in columns])]
+    rows += [(name, [b.get(key, float("nan")) for key in columns]) for name, b in metrics.get("baselines", {}).items()]
+    width = max(len(name) for name, _ in rows)
+    header = "  ".join(f"{key.replace('_', '-'):>12}" for key in columns)
+    lines = [f"test split ({metrics['test_size']} rows){' ' * max(1, width - 8)}{header}"]
+    lines += [f"  {name:<{width}}{' ' * 12}" + "  ".join(f"{value:12.3f}" for value in values)
+              for name, values in rows]
     return "\n".join(lines + warning_lines(metrics.get("warnings")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tp.models.outputs import ranked_scores
 from tp.tasks import IMAGE, Task
 
 if TYPE_CHECKING:
@@ -23,20 +24,6 @@ def is_image_model(config: dict[str, Any]) -> bool:
     if any(name.endswith("ForImageClassification") for name in architectures):
         return True
     return config.get("model_type") in {"vit", "deit", "beit", "convnext", "swin", "resnet", "mobilevit"}
-
-
-def ranked_scores(logits: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
-    """Per row of logits: the top label, its probability and all labels with probabilities, best first."""
-    import numpy as np
-
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    results = []
-    for row in probs:
-        ranked = sorted(zip(labels, row.tolist(), strict=True), key=lambda p: -p[1])
-        results.append({"label": ranked[0][0], "score": ranked[0][1],
-                        "scores": [{"label": name, "score": score} for name, score in ranked]})
-    return results
 
 
 @dataclass

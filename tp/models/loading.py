@@ -10,7 +10,7 @@ from tp.errors import ModelSourceError
 from tp.models.classifier import TextClassifier, auto_classes, has_weights, merge_adapter, read_run_info
 from tp.models.image_classifier import ImageClassifier
 from tp.sources import resolve_model_source
-from tp.tasks import IMAGE, TEXT
+from tp.tasks import IMAGE, SINGLE_LABEL, TEXT
 
 
 def _is_image(info: dict[str, Any], path: Path | None) -> bool:
@@ -57,7 +57,8 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
             model = model_class.from_pretrained(weights, trust_remote_code=trust_remote_code)
             preprocessor = pre_class.from_pretrained(weights)
         elif (folder / "adapter" / "adapter_config.json").is_file():
-            model = merge_adapter(folder / "adapter", info["base_model"], labels, trust_remote_code, image)
+            model = merge_adapter(folder / "adapter", info["base_model"], labels, trust_remote_code, image,
+                                  problem_type=info.get("problem_type"))
             preprocessor = pre_class.from_pretrained(resolve_model_source(info["base_model"]).path)
         else:
             raise ModelSourceError(f"Run folder {folder} has neither model/ nor adapter/: it is incomplete.")
@@ -79,4 +80,7 @@ def load_classifier(source: str | Path, trust_remote_code: bool = False,
     if image:
         return ImageClassifier(model, preprocessor, labels, info)
     max_length = int(info.get("max_length") or min(getattr(preprocessor, "model_max_length", 512), 512))
-    return TextClassifier(model, preprocessor, labels, max_length, info, truncation=info.get("truncation", "head"))
+    problem_type = info.get("problem_type") or getattr(model.config, "problem_type", None) or SINGLE_LABEL.name
+    return TextClassifier(model, preprocessor, labels, max_length, info, truncation=info.get("truncation", "head"),
+                          problem_type=problem_type, thresholds=info.get("thresholds"),
+                          pairs=bool(info.get("text_pair")))

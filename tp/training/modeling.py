@@ -83,16 +83,20 @@ def quantization_config(model_cfg: ModelConfig, keep_full: tuple[str, ...]) -> A
 
 def load_base_classifier(model_cfg: ModelConfig, labels: list[str], path: str,
                          head: tuple[str, ...] = ("classifier",), image: bool = False,
-                         pretrained: bool = True) -> torch.nn.Module:
+                         pretrained: bool = True, problem_type: str | None = None) -> torch.nn.Module:
     """A sequence (or image) classifier with a fresh head for `labels`, from the files at `path`.
+
+    `problem_type` (transformers' config.problem_type) makes the saved config say how to read the logits:
+    sigmoid for multi-label, the raw value for regression (one output).
 
     `pretrained=False`: `path` holds only a config (a built-in architecture), the weights are random.
     """
     from transformers import AutoConfig, AutoModelForImageClassification, AutoModelForSequenceClassification
 
     model_class = AutoModelForImageClassification if image else AutoModelForSequenceClassification
-    label_kwargs = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
-                    "label2id": {name: i for i, name in enumerate(labels)}}
+    from tp.models.classifier import label_config
+
+    label_kwargs = label_config(labels, problem_type)
     if not pretrained:
         if model_cfg.load_in_8bit or model_cfg.load_in_4bit:
             raise ConfigError(f"{model_cfg.source} has no pretrained weights to quantize: it is trained from "

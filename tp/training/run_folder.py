@@ -14,11 +14,16 @@ from typing import Any
 
 import yaml
 
-from tp.evaluation.reports import plot_confusion_matrix, plot_training_curves
+from tp.evaluation.reports import (
+    plot_confusion_matrix,
+    plot_label_scores,
+    plot_regression_scatter,
+    plot_training_curves,
+)
 from tp.files import write_json
 from tp.models.classifier import RUN_FILE, merge_adapter
 from tp.publish.card import render_card
-from tp.tasks import IMAGE
+from tp.tasks import IMAGE, MULTI_LABEL, REGRESSION
 
 
 def make_portable(adapter_dir: Path, base_name: str) -> None:
@@ -37,7 +42,7 @@ def save_trained_model(out: Path, model: Any, tokenizer: Any, info: dict[str, An
         make_portable(out / "adapter", info["base_model"])
         # merge onto a fresh fp32 base: works for 8-bit bases too, and proves the head was saved
         merged = merge_adapter(out / "adapter", info["base_model"], info["labels"],
-                               image=info["task"] == IMAGE.name)
+                               image=info["task"] == IMAGE.name, problem_type=info.get("problem_type"))
     else:
         merged = model
     merged.name_or_path = info["base_model"]
@@ -59,14 +64,28 @@ def merge_parity(trained: Any, merged: Any, batch: dict[str, Any]) -> float:
     return float((a - b).abs().max())
 
 
+def plot_test_results(out: Path, metrics: dict[str, Any], info: dict[str, Any], outputs: dict[str, Any]) -> Path:
+    """The test split's picture for the problem: confusion matrix, per-label scores, or predicted against true."""
+    problem = info.get("problem_type")
+    if problem == MULTI_LABEL.name:
+        return plot_label_scores(metrics["test_per_class"], out / "reports" / "label_scores.png",
+                                 f"{info['name']}: test micro-F1 {metrics['test_micro_f1']:.3f}")
+    if problem == REGRESSION.name:
+        return plot_regression_scatter(list(outputs["true"]), outputs["logits"].reshape(-1).tolist(),
+                                       out / "reports" / "predicted_vs_true.png",
+                                       f"{info['name']}: test RMSE {metrics['test_rmse']:.3f}, "
+                                       f"Spearman {metrics['test_spearman']:.3f}")
+    return plot_confusion_matrix(metrics["test_confusion_matrix"], info["labels"],
+                                 out / "reports" / "confusion_matrix.png",
+                                 f"{info['name']}: test accuracy {metrics['test_accuracy']:.3f}")
+
+
 def write_reports_and_card(out: Path, metrics: dict[str, Any], info: dict[str, Any],
-                           log_history: list[dict[str, Any]]) -> None:
-    """metrics.json, tp.json, the two report images and README.md."""
+                           log_history: list[dict[str, Any]], outputs: dict[str, Any] | None = None) -> None:
+    """metrics.json, tp.json, the report images and README.md."""
     write_json(out / "metrics.json", metrics)
     write_json(out / RUN_FILE, info)
-    plot_confusion_matrix(metrics["test_confusion_matrix"], info["labels"],
-                          out / "reports" / "confusion_matrix.png",
-                          f"{info['name']}: test accuracy {metrics['test_accuracy']:.3f}")
+    plot_test_results(out, metrics, info, outputs or {})
     if log_history:
         write_json(out / "reports" / "training_log.json", log_history)
         plot_training_curves(log_history, out / "reports" / "training_curves.png")

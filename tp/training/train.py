@@ -10,6 +10,7 @@ at the end, by a rename. Runs under `accelerate launch` (DDP) unchanged: only th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -51,23 +52,12 @@ def _tokenize(data: Any, tokenizer: Any, max_length: int, truncation: str) -> di
     from tp.models.text_encoding import encode_texts
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        return dict(encode_texts(tokenizer, batch["text"], max_length, truncation))
+        pairs = batch.get("text_pair")
+        return dict(encode_texts(tokenizer, batch["text"], max_length, truncation, pairs=pairs))
 
-    return {name: Dataset.from_dict(split).map(encode, batched=True, remove_columns=["text"])
-            for name, split in data.splits.items()}
-
-
-def _eval_metrics(num_labels: int) -> Any:
-    """Validation accuracy and macro-F1 over all the run's labels (a class missing from a split counts 0)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    def compute(eval_pred: Any) -> dict[str, float]:
-        predictions = eval_pred.predictions.argmax(-1)
-        return {"accuracy": float(accuracy_score(eval_pred.label_ids, predictions)),
-                "macro_f1": float(f1_score(eval_pred.label_ids, predictions, labels=list(range(num_labels)),
-                                           average="macro", zero_division=0))}
-
-    return compute
+    return {name: Dataset.from_dict(split).map(encode, batched=True,
+                                               remove_columns=[c for c in ("text", "text_pair") if c in split])
+            for name, split in data.items()}
 
 
 def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
@@ -84,7 +74,7 @@ def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
         # every evaluation is a checkpoint: the best one is kept (and loaded at the end), the last one resumes
         save_strategy=t.eval_strategy, save_steps=t.eval_steps, save_total_limit=2,
         load_best_model_at_end=True, metric_for_best_model=t.metric_for_best_model,
-        greater_is_better=t.metric_for_best_model != "loss",
+        greater_is_better=t.metric_for_best_model not in ("loss", "rmse", "mae"),
         logging_steps=t.logging_steps, report_to="none", fp16=precision == "fp16",
         bf16=precision == "bf16", dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
@@ -93,7 +83,7 @@ def _training_arguments(recipe: Recipe, work: Path, precision: str) -> Any:
     )
 
 
-def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, Any, Any]:
+def _build_model(recipe: Recipe, labels: list[str], image: bool, problem_type: str) -> tuple[Any, Any, Any]:
     """(model with the method applied, tokenizer or image processor, resolved source)."""
     from transformers import AutoImageProcessor, AutoTokenizer
 
@@ -115,7 +105,8 @@ def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, A
     quantized = recipe.model.load_in_8bit or recipe.model.load_in_4bit
     head = architecture_of(config["model_type"]).head if recipe.method.target_modules is None else ("classifier",)
     with quiet_loading():
-        model = load_base_classifier(recipe.model, labels, str(source.path), head, image, source.pretrained)
+        model = load_base_classifier(recipe.model, labels, str(source.path), head, image, source.pretrained,
+                                     problem_type)
     if source.pretrained:
         print(f"the classification head ({', '.join(head)}) is new: it is trained from scratch for "
               f"{len(labels)} labels", flush=True)
@@ -123,8 +114,10 @@ def _build_model(recipe: Recipe, labels: list[str], image: bool) -> tuple[Any, A
     return model, preprocessor, source
 
 
-def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tuple[dict[str, Any], Any]:
-    """Per split, a dataset Trainer can batch, and the collator that batches it."""
+def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe,
+                           splits: dict[str, dict[str, list]]) -> tuple[dict[str, Any], Any]:
+    """Per split (`splits`: the data's, targets standardised for regression), a dataset Trainer can batch, and
+    the collator that batches it."""
     if data.task == IMAGE.name:
         from tp.data.images import collate_images, image_datasets
 
@@ -132,7 +125,7 @@ def _datasets_and_collator(data: Any, preprocessor: Any, recipe: Recipe) -> tupl
             collate_images
     from transformers import DataCollatorWithPadding
 
-    return (_tokenize(data, preprocessor, recipe.model.max_length, recipe.data.truncation),
+    return (_tokenize(splits, preprocessor, recipe.model.max_length, recipe.data.truncation),
             DataCollatorWithPadding(preprocessor))
 
 
@@ -146,12 +139,13 @@ def _parity_batch(data: Any, preprocessor: Any, recipe: Recipe) -> dict[str, Any
     from tp.models.text_encoding import encode_texts
 
     return encode_texts(preprocessor, test["text"][:8], recipe.model.max_length, recipe.data.truncation,
-                        padding=True, return_tensors="pt")
+                        padding=True, return_tensors="pt", pairs=test["text_pair"][:8] if data.pairs else None)
 
 
 def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Path) -> dict[str, Any]:
     """What tp.json records: labels, base, method, data; text length or image size, and examples."""
-    info = {"name": recipe.name, "task": data.task, "labels": data.labels, "base_model": source.name,
+    info = {"name": recipe.name, "task": data.task, "problem_type": data.problem_type, "labels": data.labels,
+            "text_pair": data.pairs, "base_model": source.name,
             "base_source": recipe.model.source, "pretrained": source.pretrained, "method": recipe.method.name,
             "data": data.record, "training": recipe.to_dict()["training"]}
     if data.task == IMAGE.name:
@@ -210,21 +204,17 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     from accelerate import PartialState
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
-    from tp.data.prepare import format_label_counts, prepare_data
-    from tp.evaluation.metrics import classification_metrics
+    from tp.data.labels import format_label_counts
+    from tp.data.prepare import prepare_data
     from tp.evaluation.skill_check import format_summary, judge_run
     from tp.files import publish_folder
     from tp.training.callbacks import PROGRESS_ENV, deadline_callback, progress_callback, timing_callback
-    from tp.training.defaults import (
-        class_weights_for,
-        fit_max_length,
-        planned_epochs,
-        resolve_recipe,
-        weighted_cross_entropy,
-    )
+    from tp.training.defaults import fit_max_length, planned_epochs, resolve_recipe
     from tp.training.memory_plan import format_plan, plan_memory
     from tp.training.modeling import pick_precision
+    from tp.training.objectives import loss_for, selection_metric, target_scale, validation_metrics
     from tp.training.run_folder import merge_parity, save_trained_model, write_recipe, write_reports_and_card
+    from tp.training.test_step import fold_and_describe, test_metrics, training_splits
 
     state = PartialState()
     work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
@@ -237,9 +227,12 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     data = prepare_data(recipe.data)
     requested = recipe.to_dict()  # what --resume compares: the recipe as written, before tp's choices
     # 2. what tp decides from the data: method, learning rate, steps, evaluation interval, class weights
+    metric, _ = selection_metric(recipe.training.metric_for_best_model, data.problem)
+    recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, metric_for_best_model=metric))
     recipe, choices = resolve_recipe(recipe, data.size("train"), len(data.labels), budget_gib, state.num_processes)
-    weights, weights_why = class_weights_for(recipe.training.class_weights, data.splits["train"]["label"],
-                                             len(data.labels))
+    loss, weights, weights_why = loss_for(data.problem, recipe.training.class_weights, data.splits["train"]["label"],
+                                          data.labels)
+    scale = target_scale(data.splits["train"]["label"]) if data.problem.is_regression else None
     if state.is_main_process:
         write_recipe(work, requested, data.record)
         print(format_label_counts(data.record["label_counts"]), flush=True)
@@ -248,7 +241,7 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         gpu_precision = precision if torch.cuda.is_available() else None
         print(format_plan(plan_memory(recipe, budget_gib, gpu_precision, num_labels=len(data.labels))), flush=True)
     # 3. model: base (optionally 8/4-bit; random for a built-in architecture) with a fresh head, then the method
-    model, preprocessor, source = _build_model(recipe, data.labels, data.task == IMAGE.name)
+    model, preprocessor, source = _build_model(recipe, data.labels, data.task == IMAGE.name, data.problem_type)
     if data.task != IMAGE.name:
         recipe, capped = fit_max_length(recipe, model.config)
         if capped:
@@ -256,7 +249,7 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
             if state.is_main_process:
                 print(f"tp chose {capped}", flush=True)
     # 4. train, resuming from the last checkpoint when asked; the best checkpoint by validation metric is kept
-    tokenized, collator = _datasets_and_collator(data, preprocessor, recipe)
+    tokenized, collator = _datasets_and_collator(data, preprocessor, recipe, training_splits(data, scale))
     # a kill while a checkpoint was being written leaves it without trainer_state.json (written last): skip it
     complete = [p for p in (work / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
     checkpoints = sorted(complete, key=lambda p: int(p.name.split("-")[1]))
@@ -274,28 +267,27 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     trainer = Trainer(model=model, args=_training_arguments(recipe, work, precision),
                       train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
                       processing_class=preprocessor, data_collator=collator,
-                      compute_loss_func=weighted_cross_entropy(weights) if weights else None,
-                      compute_metrics=_eval_metrics(len(data.labels)), callbacks=callbacks)
+                      compute_loss_func=loss, compute_metrics=validation_metrics(data.problem, data.labels),
+                      callbacks=callbacks)
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resumed else None)
     # 5. test on the recorded split (the best checkpoint is loaded), judged against the baselines
-    output = trainer.predict(tokenized["test"], metric_key_prefix="test")
+    metrics, outputs = test_metrics(trainer, tokenized, data, scale)
     if state.is_main_process:
-        metrics = classification_metrics(data.splits["test"]["label"],
-                                         output.predictions.argmax(-1).tolist(), data.labels)
-        metrics.update(eval_loss=float(output.metrics["test_loss"]), base_model=source.name,
+        metrics.update(base_model=source.name,
                        **_run_metrics(recipe, trainer, timing, precision, resumed))
         metrics.update(class_weights=dict(zip(data.labels, weights, strict=True)) if weights else None,
                        choices=[*choices, weights_why], selection=_selection(trainer, recipe),
                        epochs_planned=round(planned_epochs(recipe.training, data.size("train"),
                                                            state.num_processes), 3))
-        judge_run(metrics, data.splits, data.labels)
+        judge_run(metrics, data.splits, data.labels, data.problem)
         # 6. the run folder, written in a temporary folder and renamed at the end
         out = work / "out"
         write_recipe(out, recipe.to_dict(), data.record)
         info = _run_info(recipe, data, source, preprocessor, out)
+        info.update(fold_and_describe(trainer.model, outputs, scale))
         merged = save_trained_model(out, trainer.model, preprocessor, info)
         metrics["merge_max_logit_diff"] = merge_parity(trainer.model, merged, _parity_batch(data, preprocessor, recipe))
-        write_reports_and_card(out, metrics, info, trainer.state.log_history)
+        write_reports_and_card(out, metrics, info, trainer.state.log_history, outputs)
         publish_folder(out, recipe.run_dir, overwrite=overwrite)
         shutil.rmtree(work)
         print(format_summary(metrics), flush=True)
