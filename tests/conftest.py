@@ -71,3 +71,19 @@ def tiny_vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ViTForImageClassification(config).save_pretrained(folder)
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def multi_label_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path) -> Path:
+    """A multi-label run folder (LoRA, 6 steps, tiny BERT) on 400 real disaster messages with 33 labels."""
+    from tiny_tasks import MULTI_LABEL_SETTINGS, train_tiny
+
+    return train_tiny(tiny_bert_dir, tmp_path_factory.mktemp("runs"), "multi", MULTI_LABEL_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def pair_regression_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path) -> Path:
+    """A text-pair regression run folder (LoRA, 6 steps, tiny BERT) on 400 real STS-B pairs scored 0-5."""
+    from tiny_tasks import PAIR_REGRESSION_SETTINGS, train_tiny
+
+    return train_tiny(tiny_bert_dir, tmp_path_factory.mktemp("runs"), "pairs", PAIR_REGRESSION_SETTINGS)

@@ -299,7 +299,13 @@ def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, A
             node = node.setdefault(parent, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"Override {override!r}: `{parent}` is not a section.")
-        node[leaf] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:  # `,` (a label separator) is no YAML value: take it as written
+            value = raw
+        if value == "" and raw.strip() not in ("''", '""'):  # YAML reads `|` and `>` as empty block scalars
+            value = raw
+        node[leaf] = value
     return values
 
 

@@ -14,7 +14,7 @@ CONSTANT_SPREAD = 0.05  # predictions whose standard deviation is under this sha
 
 
 def _margin(metrics: dict[str, Any], prefix: str) -> float:
-    from tp.evaluation.skill_check import skill_margin
+    from tp.evaluation.margins import skill_margin
 
     return skill_margin(metrics[f"{prefix}_size"])
 

@@ -7,20 +7,14 @@ the card opens with a banner, the app logs it) or `warning` (below the TF-IDF / 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from tp.evaluation.baselines import compute_baselines, strongest_learned
+from tp.evaluation.margins import skill_margin
 from tp.tasks import MULTI_LABEL, REGRESSION, SINGLE_LABEL, Problem, problem_named
 
 ONE_CLASS_SHARE = 0.9  # predicting one class for this share of the test rows...
 SKEWED_SHARE = 0.8  # ...is no skill unless that class really is this frequent in the test set
-MIN_MARGIN = 0.05  # macro-F1 points a model must clear the majority / chance baseline by
-
-
-def skill_margin(test_size: int) -> float:
-    """How far above the no-skill baselines counts as clear: 0.05, more on small test sets (1/sqrt(n))."""
-    return round(max(MIN_MARGIN, 1 / math.sqrt(max(test_size, 1))), 3)
 
 
 def prediction_shares(confusion: list[list[int]]) -> tuple[list[float], list[float]]:

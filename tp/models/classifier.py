@@ -123,6 +123,7 @@ class TextClassifier:
         import numpy as np
         import torch
 
+        texts = self.open(texts)  # pairs may come as mappings
         size = (lambda item: len(item[0]) + len(item[1])) if self.pairs else len
         order = sorted(range(len(texts)), key=lambda i: size(texts[i]))
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)

@@ -66,7 +66,7 @@ def _kept(info: dict[str, Any]) -> str:
 
 def _limitations(info: dict[str, Any]) -> str:
     if not _is_image(info):
-        return f"""Topic or sentiment classification of texts like the training data, in the same language. Texts
+        return f"""{card_problems.purpose(info)} like the training data, in the same language. Texts
 longer than {info['max_length']} tokens are truncated, so only {_kept(info)} counts. Accuracy on
 other sources, styles or periods will be lower; check it on your own labelled sample before relying
 on it, and do not use it for decisions about people."""

@@ -101,6 +101,17 @@ def what_it_predicts(info: dict[str, Any]) -> str:
     return f"It reads {inputs}. Labels: {', '.join(info['labels'])}."
 
 
+def purpose(info: dict[str, Any]) -> str:
+    """What the model is for, in a few words, for the card's limitations."""
+    problem = problem_of(info)
+    inputs = "pairs of texts" if info.get("text_pair") else "texts"
+    if problem is MULTI_LABEL:
+        return f"Tagging {inputs} with any of its {len(info['labels'])} labels"
+    if problem is REGRESSION:
+        return f"Scoring {inputs} ({info['labels'][0]})"
+    return f"Classifying {inputs} (topic, sentiment or the like)"
+
+
 def label_distribution(data: dict[str, Any]) -> str:
     """Rows per label and split (positives per label for multi-label), or the regression targets' summary."""
     counts = data.get("label_counts")
