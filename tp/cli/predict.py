@@ -1,8 +1,12 @@
 """Predict every row of a file or image folder: `tp predict MODEL --data texts.csv --output predictions.csv`.
 
-Writes the input's columns plus `label` and `score` (the top label's probability; --all-scores adds one
-`score_<label>` column per label) to OUT (.csv, .jsonl or .parquet), rows in input order. Text models read
---text-column of a CSV/TSV/JSON/JSONL/Parquet file; image models read --image-column (image file paths,
+Writes the input's columns plus the model's answer to OUT (.csv, .jsonl or .parquet), rows in input order:
+`label` and `score` (the top label's probability; --all-scores adds one `score_<label>` probability per label);
+for a multi-label model `labels`, the labels whose sigmoid score reaches their threshold (the run's, tuned on
+validation, or --threshold for all), a list in JSONL/Parquet and joined by --label-separator in CSV (--all-scores
+adds each label's sigmoid score as `score_<label>`); for a regression model `value`. Text models read
+--text-column of a CSV/TSV/JSON/JSONL/Parquet file, and a pair model also --text-pair-column (both default to
+the columns its run was trained on); image models read --image-column (image file paths,
 relative to the data file's folder), or --data names a folder of images (all of them, recursively; OUT then
 has a `path` column). The input is streamed in parts of --part-size rows: each part is written to a hidden
 folder beside OUT (.OUT.parts/) as it is done, so a rerun after an interruption (even kill -9) picks up where it
@@ -22,13 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="table file (.csv, .tsv, .json, .jsonl, .parquet) or, for an image model, a folder")
     parser.add_argument("--output", type=Path, required=True, help="the predictions: .csv, .jsonl or .parquet")
-    parser.add_argument("--text-column", default="text", help="column holding the texts (text models)")
+    parser.add_argument("--text-column", help="column holding the texts (default: text; a pair model: the first "
+                        "text's column of its training data)")
+    parser.add_argument("--text-pair-column", help="pair models: column holding the second text (default: the one "
+                        "its run was trained with)")
+    parser.add_argument("--threshold", type=float, help="multi-label models: one sigmoid threshold for every label "
+                        "(default: each label's own, tuned on validation)")
+    parser.add_argument("--label-separator", default="|",
+                        help="multi-label models, CSV output: joins a row's labels (JSONL and Parquet hold lists)")
     parser.add_argument("--image-column", default="image",
                         help="column holding image paths, relative to the data file's folder (image models)")
     parser.add_argument("--batch-size", type=int, default=32, help="inputs per forward pass")
     parser.add_argument("--part-size", type=int, default=1000,
                         help="rows per part: the unit of streaming, resuming and sharding")
-    parser.add_argument("--all-scores", action="store_true", help="add one score_<label> column per label")
+    parser.add_argument("--all-scores", action="store_true", help="add one score_<label> column per label "
+                        "(softmax probabilities; multi-label: sigmoid scores)")
     parser.add_argument("--prefix", default="", help="prefix of the added columns (pred_ gives pred_label, ...)")
     parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
                         help="auto: ONNX Runtime for text models on a CPU when installed, else torch")
@@ -49,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = PredictConfig(args.model, args.data, args.output, args.text_column, args.image_column, args.batch_size,
                         args.part_size, args.all_scores, args.prefix, args.backend, args.quantize, args.device,
                         args.threads, args.overwrite, args.max_parts, args.encoding,
-                        False if args.no_progress else None)
+                        False if args.no_progress else None, args.text_pair_column, args.threshold,
+                        args.label_separator)
     result = predict(cfg)
     if result.status == "finished before":
         print(f"{result.output} is complete already: nothing to predict (--overwrite predicts again)")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tp.errors import ConfigError
-from tp.tasks import TEXT
+from tp.tasks import SINGLE_LABEL, TEXT, Problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -89,6 +89,14 @@ class Predictor:
     def task(self) -> str:
         return self.classifier.task
 
+    @property
+    def problem(self) -> Problem:
+        return getattr(self.classifier, "problem", SINGLE_LABEL)  # an image classifier: one label per image
+
+    @property
+    def thresholds(self) -> list[float] | None:
+        return getattr(self.classifier, "thresholds", None)
+
     def logits(self, items: list[Any]) -> np.ndarray:
         """Logits of one batch (texts or PIL images), rows in the order of `items`."""
         return self.classifier.predict_logits(items, max(len(items), 1))
@@ -107,6 +115,15 @@ class OnDevice:
         return SimpleNamespace(logits=outputs.logits.float().cpu())
 
 
+def _read_as_recorded(classifier: Any) -> Any:
+    """The ONNX classifier reading its logits the way the run records (problem, thresholds, pairs): the export
+    keeps the run's tp.json, and the graph takes token_type_ids, so pairs and every head run there as on torch."""
+    info = classifier.info
+    problem_type = info.get("problem_type") or getattr(classifier.model.config, "problem_type", None)
+    return dataclasses.replace(classifier, problem_type=problem_type or SINGLE_LABEL.name,
+                               thresholds=info.get("thresholds"), pairs=bool(info.get("text_pair")))
+
+
 def load_predictor(source: str, folder: Path, backend: str, device: str, quantize: str = "none",
                    fallback: bool = True) -> Predictor:
     """Load `source` for `backend` on `device`; ONNX Runtime exports (once) when its cache has no export, and
@@ -123,7 +140,7 @@ def load_predictor(source: str, folder: Path, backend: str, device: str, quantiz
                   f"runs load it from {cache / 'onnx'}", file=sys.stderr)
         try:
             classifier, _ = load_onnx_classifier(folder, quantize, cache, lambda: load_classifier(source))
-            return Predictor(classifier, "onnx", "cpu", time.perf_counter() - start)
+            return Predictor(_read_as_recorded(classifier), "onnx", "cpu", time.perf_counter() - start)
         except Exception as error:
             if not fallback or quantize != "none":
                 raise

@@ -122,13 +122,15 @@ class Source:
             yield index, frame
             index += 1
 
-    def texts(self, frame: pd.DataFrame, index: int) -> list[str]:
-        """The texts of a part; a missing one (null) is an error naming its row."""
+    def texts(self, frame: pd.DataFrame, index: int, column: str | None = None) -> list[str]:
+        """The texts of a part (of `column`, default the source's); a missing one (null) is an error naming its
+        row."""
+        column = column or self.column
         texts = []
-        for offset, value in enumerate(frame[self.column].tolist()):
+        for offset, value in enumerate(frame[column].tolist()):
             if value is None or (isinstance(value, float) and value != value):
                 raise DataError(f"Row {index * self.part_size + offset + 1} of {self.path.name} has no text in "
-                                f"column {self.column!r}: fill it in or drop the row.")
+                                f"column {column!r}: fill it in or drop the row.")
             texts.append(value if isinstance(value, str) else str(value))
         return texts
 

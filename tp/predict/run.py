@@ -1,10 +1,10 @@
 """The bulk prediction loop: `tp predict MODEL --data FILE --output OUT` (tp.cli.predict is its command line).
 
 Each process reads the input part by part (tp.predict.reader), predicts the parts it owns (part i goes to
-process i mod N) that are not done yet, texts sorted by length within a part so batches carry little padding,
-writes each part back in input order with `label`, `score` (the top label's probability) and, with
-all_scores, one `score_<label>` per label (tp.predict.writer); the main process then waits for every part's
-done marker and merges them into OUT.
+process i mod N) that are not done yet, texts (or text pairs) sorted by length within a part so batches carry
+little padding, writes each part back in input order with the problem's columns (tp.predict.columns: `label`
+and `score`; multi-label `labels`; regression `value`) through tp.predict.writer; the main process then waits
+for every part's done marker and merges them into OUT.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from tp.errors import ConfigError
 from tp.models.loading import folder_task
 from tp.predict import processes
 from tp.predict.backend import Predictor, load_predictor, model_folder, pick_backend, pick_device
+from tp.predict.columns import PredictionColumns
 from tp.predict.reader import Source, open_source
+from tp.predict.task_inputs import TaskInputs, task_inputs
 from tp.predict.writer import PartStore, check_output
 from tp.tasks import IMAGE, TEXT
 
@@ -34,7 +36,7 @@ class PredictConfig:
     model: str
     data: Path
     output: Path
-    text_column: str = "text"
+    text_column: str | None = None  # None: "text" (a pair model: the text column its run recorded)
     image_column: str = "image"
     batch_size: int = 32
     part_size: int = 1000
@@ -48,6 +50,9 @@ class PredictConfig:
     max_parts: int | None = None  # stop after predicting this many parts (a rerun does the rest)
     encoding: str = "utf-8"
     progress: bool | None = None  # None: a bar when stderr is a terminal
+    text_pair_column: str | None = None  # pair models: the second text (None: the column the run recorded)
+    threshold: float | None = None  # multi-label: one decision threshold for every label (None: the run's)
+    label_separator: str = "|"  # multi-label into CSV: joins a row's labels (JSONL and Parquet hold lists)
 
 
 @dataclass
@@ -70,53 +75,33 @@ class PredictResult:
         return self.rows / self.predict_seconds if self.predict_seconds else 0.0
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def _length(item: Any) -> int:
+    return len(item[0]) + len(item[1]) if isinstance(item, tuple) else len(item)
+
+
+def predict_part(predictor: Predictor, source: Source, inputs: TaskInputs, frame: pd.DataFrame, index: int,
+                 batch_size: int, advance: Callable[[int], Any]) -> np.ndarray:
+    """Logits of one part's rows, in the part's order (texts and pairs batched by length)."""
     import numpy as np
 
-    shifted = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
-    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def predict_part(predictor: Predictor, source: Source, frame: pd.DataFrame, index: int, batch_size: int,
-                 advance: Callable[[int], Any]) -> np.ndarray:
-    """Probabilities of one part's rows, in the part's order (texts batched by length)."""
-    import numpy as np
-
-    probs = np.zeros((len(frame), len(predictor.labels)), dtype=np.float32)
-    texts = source.texts(frame, index) if predictor.task == TEXT.name else None
-    order = sorted(range(len(frame)), key=lambda i: len(texts[i])) if texts is not None else list(range(len(frame)))
+    logits = np.zeros((len(frame), len(predictor.labels)), dtype=np.float32)
+    texts = inputs.texts(source, frame, index) if predictor.task == TEXT.name else None
+    order = sorted(range(len(frame)), key=lambda i: _length(texts[i])) if texts is not None else \
+        list(range(len(frame)))
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         items = [texts[i] for i in rows] if texts is not None else source.open_images(frame, index, rows)
-        probs[rows] = softmax(predictor.logits(items))
+        logits[rows] = predictor.logits(items)
         advance(len(rows))
-    return probs
+    return logits
 
 
-def prediction_columns(labels: list[str], prefix: str, all_scores: bool) -> list[str]:
-    return [f"{prefix}label", f"{prefix}score"] + ([f"{prefix}score_{label}" for label in labels] if all_scores
-                                                   else [])
-
-
-def with_predictions(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: str,
-                     all_scores: bool) -> pd.DataFrame:
-    """The part's own columns, then label, score (and score_<label> for each label)."""
-    import numpy as np
-    import pandas as pd
-
-    top = probs.argmax(axis=1)
-    added = {f"{prefix}label": np.asarray(labels, dtype=object)[top],
-             f"{prefix}score": probs[np.arange(len(probs)), top]}
-    if all_scores:
-        added.update({f"{prefix}score_{label}": probs[:, j] for j, label in enumerate(labels)})
-    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(added)], axis=1)
-
-
-def _check_names(source: Source, labels: list[str], cfg: PredictConfig) -> None:
-    taken = sorted(set(source.columns) & set(prediction_columns(labels, cfg.prefix, cfg.all_scores)))
+def _check_names(source: Source, columns: PredictionColumns) -> None:
+    taken = sorted(set(source.columns) & set(columns.names()))
     if taken:
         raise ConfigError(f"{source.path.name} already has column(s) {', '.join(taken)}: pass --prefix pred_ to "
-                          f"add pred_label, pred_score... instead, or rename them in the input.")
+                          f"add {', '.join('pred_' + name for name in columns.names()[:2])}... instead, or rename "
+                          "them in the input.")
 
 
 def _check_config(cfg: PredictConfig, procs: processes.Processes) -> None:
@@ -124,6 +109,10 @@ def _check_config(cfg: PredictConfig, procs: processes.Processes) -> None:
                         ("--max-parts", cfg.max_parts), ("--threads", cfg.threads)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be at least 1 (got {value}).")
+    if cfg.threshold is not None and not 0.0 < cfg.threshold < 1.0:
+        raise ConfigError(f"--threshold {cfg.threshold:g} is a sigmoid score: give one between 0 and 1 (e.g. 0.5).")
+    if not cfg.label_separator:
+        raise ConfigError("--label-separator is empty: give the character that joins a row's labels, e.g. '|'.")
     if cfg.max_parts is not None and procs.world > 1:
         raise ConfigError("--max-parts stops one process early; with several, run without it.")
 
@@ -135,19 +124,23 @@ def predict(cfg: PredictConfig, notice: Callable[[str], None] | None = None) -> 
     notice = notice or (lambda line: print(line, file=sys.stderr, flush=True))
     procs = processes.current()
     _check_config(cfg, procs)
-    check_output(Path(cfg.output))
+    suffix = check_output(Path(cfg.output))
     if Path(cfg.output).expanduser().resolve() == Path(cfg.data).expanduser().resolve():
         raise ConfigError(f"--output {cfg.output} is the input file: name another file (it keeps every input column).")
     folder = model_folder(cfg.model)
     task = folder_task(folder)
-    column = cfg.image_column if task == IMAGE.name else cfg.text_column
+    inputs = task_inputs(folder, cfg.text_column, cfg.text_pair_column, cfg.threshold)
+    column = cfg.image_column if task == IMAGE.name else inputs.text_column
     source = open_source(Path(cfg.data), task, column, cfg.part_size, cfg.encoding)
-    _check_names(source, [], cfg)
+    inputs.check(source)
+    separator = cfg.label_separator if suffix == ".csv" else None
+    columns = PredictionColumns(inputs.problem, [], cfg.prefix, cfg.all_scores, separator=separator)
+    _check_names(source, columns)
     unit = "images" if task == IMAGE.name else "texts"
     device = pick_device(cfg.device, procs.local_rank)
     backend = pick_backend(cfg.backend, task, device, folder, cfg.quantize)
     manifest = {"model": str(folder.resolve()), **source.fingerprint, "column": column, "part_size": cfg.part_size,
-                "all_scores": cfg.all_scores, "prefix": cfg.prefix}
+                "all_scores": cfg.all_scores, "prefix": cfg.prefix, **inputs.manifest(separator)}
     store = PartStore(Path(cfg.output), manifest)
     result = PredictResult("finished before", store.output, unit, backend=backend, device=device)
     if device == "cpu" and (cfg.threads or procs.world > 1):
@@ -166,8 +159,10 @@ def predict(cfg: PredictConfig, notice: Callable[[str], None] | None = None) -> 
             return result
         result.backend, result.device, result.load_seconds = predictor.backend, predictor.device, \
             predictor.load_seconds
-        _check_names(source, predictor.labels, cfg)
-        _loop(cfg, procs, source, store, predictor, result, notice)
+        columns = PredictionColumns(predictor.problem, predictor.labels, cfg.prefix, cfg.all_scores,
+                                    predictor.thresholds, cfg.threshold, separator)
+        _check_names(source, columns)
+        _loop(cfg, procs, source, inputs, columns, store, predictor, result, notice)
     finally:
         procs.close()
     return result
@@ -181,8 +176,9 @@ def _pending_rows(source: Source, store: PartStore, procs: processes.Processes, 
     return sum(source.part_rows(i) or 0 for i in mine)
 
 
-def _loop(cfg: PredictConfig, procs: processes.Processes, source: Source, store: PartStore, predictor: Predictor,
-          result: PredictResult, notice: Callable[[str], None]) -> None:
+def _loop(cfg: PredictConfig, procs: processes.Processes, source: Source, inputs: TaskInputs,
+          columns: PredictionColumns, store: PartStore, predictor: Predictor, result: PredictResult,
+          notice: Callable[[str], None]) -> None:
     from tqdm.auto import tqdm
 
     progress = sys.stderr.isatty() if cfg.progress is None else cfg.progress
@@ -203,8 +199,8 @@ def _loop(cfg: PredictConfig, procs: processes.Processes, source: Source, store:
             if cfg.max_parts is not None and result.parts_predicted >= cfg.max_parts:
                 stopped = True
                 break
-            probs = predict_part(predictor, source, frame, index, cfg.batch_size, bar.update)
-            store.write_part(index, with_predictions(frame, probs, predictor.labels, cfg.prefix, cfg.all_scores))
+            logits = predict_part(predictor, source, inputs, frame, index, cfg.batch_size, bar.update)
+            store.write_part(index, columns.added_to(frame, logits))
             result.parts_predicted += 1
             result.rows += len(frame)
     result.predict_seconds = time.perf_counter() - start
