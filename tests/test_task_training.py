@@ -113,3 +113,18 @@ def test_every_method_trains_both_problems_and_saves_a_model_that_reloads(method
     for run in (multi, pairs):
         assert _read(run, "metrics.json")["merge_max_logit_diff"] < 1e-4
         assert load_classifier(run).predict(load_classifier(run).open(_read(run, "tp.json")["examples"][:1]))
+
+
+def test_tp_train_flags_name_the_task_and_a_search_of_a_regression_is_refused(tiny_bert_dir: Path, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    from tiny_tasks import PAIRS_DATA, QUICK
+
+    from tp.cli.main import main
+
+    common = ["train", "--data", str(PAIRS_DATA), "--text-column", "sentence1", "--text-pair-column", "sentence2",
+              "--label-column", "score", "--task", "regression", "--output", str(tmp_path), "--name", "cli",
+              "--set", f"model.source={tiny_bert_dir}", *[arg for item in QUICK for arg in ("--set", item)]]
+    assert main([*common, "--search", "2"]) == 2
+    assert "regression run does not have" in capsys.readouterr().err
+    assert main(common) == 0
+    assert _read(tmp_path / "cli", "tp.json")["problem_type"] == "regression"

@@ -1,5 +1,6 @@
 """Fine-tune a classifier: `tp train --config configs/bbc-minilm-lora.yaml`, or from data alone:
-`tp train --data reviews.tsv --text-column review --label-column rating`.
+`tp train --data reviews.tsv --text-column review --label-column rating`; multi-label (`--label-separator ,` or
+list labels), regression (`--task regression`) and text pairs (`--text-pair-column`) the same way.
 
 The recipe's values can be overridden (`--set training.batch_size=8`); `--search N --time-budget MIN` tries up to
 N recipes within the budget and keeps the best by validation macro-F1. Writes a run folder (adapter or model,
@@ -13,6 +14,7 @@ import json
 
 from tp.config import load_recipe
 from tp.errors import ConfigError
+from tp.tasks import PROBLEM_RECIPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="dataset source: a CSV/TSV/JSON/Parquet file, a folder, a Hub id (data.source)")
     parser.add_argument("--text-column", help="column holding the text (data.text_column)")
     parser.add_argument("--label-column", help="column holding the label (data.label_column)")
+    parser.add_argument("--text-pair-column", help="column holding the second text of a pair (data.text_pair_column)")
+    parser.add_argument("--task", choices=PROBLEM_RECIPES,
+                        help="what a label is: one class, several (multi_label) or a number (regression) (data.task)")
+    parser.add_argument("--label-separator", help="multi-label rows as delimited strings: the separator, e.g. ',' "
+                                                  "(data.label_separator)")
     parser.add_argument("--search", type=int, metavar="N", help="search up to N trials, keep the best")
     parser.add_argument("--time-budget", type=float, metavar="MINUTES", help="the search's time budget")
     parser.add_argument("--name", help="run name (folder under --output)")
@@ -39,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.set)
     for flag, key in ((args.name, "name"), (args.output, "output_dir"), (args.epochs, "training.epochs"),
                       (args.max_steps, "training.max_steps"), (args.data, "data.source"),
-                      (args.text_column, "data.text_column"), (args.label_column, "data.label_column")):
+                      (args.text_column, "data.text_column"), (args.label_column, "data.label_column"),
+                      (args.text_pair_column, "data.text_pair_column"), (args.task, "data.task"),
+                      (args.label_separator, "data.label_separator")):
         if flag is not None:
             overrides.append(f"{key}={json.dumps(flag) if isinstance(flag, str) else flag}")
     if args.time_budget is not None and args.search is None:

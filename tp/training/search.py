@@ -99,6 +99,9 @@ def search(recipe: Recipe, config: SearchConfig, budget_gib: float = 8.0, overwr
     from tp.training.search_report import write_search_report
     from tp.training.train import train
 
+    if recipe.data.task == "regression":
+        raise ConfigError("--search compares trials on validation macro-F1, which a regression run does not have: "
+                          "train without --search (multi-label and single-label runs can be searched).")
     final = recipe.run_dir
     if final.exists() and not overwrite:
         raise TrainingError(f"{final} already exists: pass --overwrite to replace it, or --name another.")
