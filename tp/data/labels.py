@@ -140,3 +140,24 @@ def format_label_counts(counts: dict[str, dict[str, Any]]) -> str:
             cells.append(f"{counts[split][label]:>6} ({counts[split][label] / total:4.0%})")
         lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
     return "\n".join(lines)
+
+
+def _shorten(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ..."
+
+
+def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[Any]:
+    """One short example per label (first of each class; a few rows for regression), for demos and cards.
+
+    A pair's example is `[text, text_pair]`.
+    """
+    rows = list(range(len(split["label"])))
+    if labels and split["label"] and not isinstance(split["label"][0], float):
+        hot = [y if isinstance(y, list) else [float(i == y) for i in range(len(labels))] for y in split["label"]]
+        rows = [next((r for r in rows if hot[r][index]), None) for index in range(len(labels))]
+    examples = []
+    for row in [r for r in rows if r is not None][:max(len(labels), 3)]:
+        text = _shorten(split["text"][row], max_chars)
+        examples.append([text, _shorten(split["text_pair"][row], max_chars)] if "text_pair" in split else text)
+    return examples

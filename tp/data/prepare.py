@@ -176,27 +176,6 @@ def _subsample(data: dict[str, list], limit: int | None, seed: int) -> dict[str,
     return {key: [values[i] for i in chosen] for key, values in data.items()}
 
 
-def _shorten(text: str, max_chars: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ..."
-
-
-def examples_per_label(split: dict[str, list], labels: list[str], max_chars: int = 300) -> list[Any]:
-    """One short example per label (first of each class; a few rows for regression), for demos and cards.
-
-    A pair's example is `[text, text_pair]`.
-    """
-    rows = list(range(len(split["label"])))
-    if labels and split["label"] and not isinstance(split["label"][0], float):
-        hot = [y if isinstance(y, list) else [float(i == y) for i in range(len(labels))] for y in split["label"]]
-        rows = [next((r for r in rows if hot[r][index]), None) for index in range(len(labels))]
-    examples = []
-    for row in [r for r in rows if r is not None][:max(len(labels), 3)]:
-        text = _shorten(split["text"][row], max_chars)
-        examples.append([text, _shorten(split["text_pair"][row], max_chars)] if "text_pair" in split else text)
-    return examples
-
-
 def fingerprint(split: dict[str, list]) -> str:
     """A short hash of a split's inputs (texts, pairs or image bytes) and labels: evaluation checks it."""
     digest = hashlib.sha256()

@@ -154,7 +154,7 @@ def _run_info(recipe: Recipe, data: Any, source: Any, preprocessor: Any, out: Pa
         info["image_size"] = list(processor_size(preprocessor))  # [height, width]
         info["examples"] = save_examples(data.splits["test"], data.labels, out / "examples")
     else:
-        from tp.data.prepare import examples_per_label
+        from tp.data.labels import examples_per_label
 
         info["max_length"] = recipe.model.max_length
         info["truncation"] = recipe.data.truncation
