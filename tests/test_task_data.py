@@ -103,6 +103,11 @@ def test_a_separator_that_is_no_yaml_value_is_taken_as_written() -> None:
     assert load_recipe(None, ["data.label_separator=|"]).data.label_separator == "|"
 
 
+def test_images_with_a_regression_task_are_refused() -> None:
+    with pytest.raises(DataError, match="one class per image: regression is for texts"):
+        prepare_data(DataConfig(source="builtin:digits", task="regression"))
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
     (["data.task=clusters"], "`data.task` should be one of auto, single_label, multi_label, regression"),
     (["data.task=regression", "data.label_separator=,"], "data.label_separator` splits multi-label rows"),

@@ -214,6 +214,9 @@ def _read_clean(cfg: DataConfig, raw: dict[str, pd.DataFrame], known: list[str] 
     for split, frame in raw.items():
         _check_columns(frame, cfg, split, inputs)
     problem = choose_problem(pd.concat([frame[cfg.label_column] for frame in raw.values()]), cfg, known)
+    if image_column and problem is not SINGLE_LABEL:
+        raise DataError(f"{cfg.source} holds images, and tp trains image models with one class per image: "
+                        f"{problem.recipe} is for texts. Set data.task: single_label (or auto).")
     frames = {split: _clean(frame, cfg, split, dropped, image_column, keep_unlabelled=problem.name != SINGLE_LABEL.name)
               for split, frame in raw.items()}
     return frames, problem, inputs, dropped
