@@ -6,6 +6,7 @@ runs are scored in the targets' own units, and their head is then rescaled so th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,3 +51,15 @@ def fold_and_describe(model: Any, outputs: dict[str, Any], scale: dict[str, floa
     if "thresholds" in outputs:
         return {"thresholds": outputs["thresholds"]}
     return {}
+
+
+def selection_record(trainer: Any, metric: str, scale: dict[str, float] | None = None) -> dict[str, Any]:
+    """Which checkpoint was kept: the validation metric it was chosen by, its value and its step (an error of a
+    regression run in the targets' units: training saw them standardised)."""
+    best = trainer.state.best_model_checkpoint
+    value = trainer.state.best_metric
+    if value is not None and scale and metric in ("rmse", "mae"):
+        value *= scale["std"]
+    return {"metric": f"validation {metric}", "value": None if value is None else round(float(value), 4),
+            "step": int(Path(best).name.split("-")[1]) if best else trainer.state.global_step,
+            "of_steps": trainer.state.global_step}

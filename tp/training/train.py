@@ -214,7 +214,7 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     from tp.training.modeling import pick_precision
     from tp.training.objectives import loss_for, selection_metric, target_scale, validation_metrics
     from tp.training.run_folder import merge_parity, save_trained_model, write_recipe, write_reports_and_card
-    from tp.training.test_step import fold_and_describe, test_metrics, training_splits
+    from tp.training.test_step import fold_and_describe, selection_record, test_metrics, training_splits
 
     state = PartialState()
     work = _prepare_work_folder(recipe, resume, overwrite, state.is_main_process)
@@ -276,7 +276,8 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         metrics.update(base_model=source.name,
                        **_run_metrics(recipe, trainer, timing, precision, resumed))
         metrics.update(class_weights=dict(zip(data.labels, weights, strict=True)) if weights else None,
-                       choices=[*choices, weights_why], selection=_selection(trainer, recipe),
+                       choices=[*choices, weights_why],
+                       selection=selection_record(trainer, recipe.training.metric_for_best_model, scale),
                        epochs_planned=round(planned_epochs(recipe.training, data.size("train"),
                                                            state.num_processes), 3))
         judge_run(metrics, data.splits, data.labels, data.problem)
@@ -293,12 +294,3 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
         print(format_summary(metrics), flush=True)
     state.wait_for_everyone()
     return recipe.run_dir
-
-
-def _selection(trainer: Any, recipe: Recipe) -> dict[str, Any]:
-    """Which checkpoint was kept: the validation metric it was chosen by, its value and its step."""
-    best = trainer.state.best_model_checkpoint
-    return {"metric": f"validation {recipe.training.metric_for_best_model}",
-            "value": None if trainer.state.best_metric is None else round(float(trainer.state.best_metric), 4),
-            "step": int(Path(best).name.split("-")[1]) if best else trainer.state.global_step,
-            "of_steps": trainer.state.global_step}
