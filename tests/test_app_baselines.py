@@ -82,7 +82,8 @@ def test_flagged_run_is_shown_in_models_logged_and_in_the_demo(flagged_run: Path
             time.sleep(0.2)
         (model,) = client.get("/api/v1/models").json()["models"]
         markdown = model_baselines(app.state.registry, "news")
-    assert model["baselines"] == {name: {"predicts": None, **scores} for name, scores in BASELINES.items()}
+    assert model["baselines"] == {name: {"predicts": None, **scores, "scores": {
+        key: scores[key] for key in ("accuracy", "macro_f1")}} for name, scores in BASELINES.items()}
     assert model["warnings"] == [NO_SKILL, SOFT]
     lines = [r.getMessage() for r in caplog.records if r.name == "tp.serving" and r.levelno == logging.WARNING]
     assert lines[0].startswith("Model 'news' has not learned its task (metrics.json): NO SKILL: macro-F1 0.100")

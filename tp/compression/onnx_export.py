@@ -69,16 +69,19 @@ def is_image_model(model: torch.nn.Module) -> bool:
 
 def encode(model: torch.nn.Module, preprocessor: Any, inputs: list[Any], max_length: int | None,
            truncation: str = "head") -> dict[str, Any]:
-    """The model's inputs for texts (tokenizer, padded together, cut the run's `truncation` way) or PIL images."""
+    """The model's inputs for texts (tokenizer, padded together, cut the run's `truncation` way), text pairs
+    (`(text, text_pair)` tuples, with their segment ids) or PIL images."""
     if is_image_model(model):
         from tp.data.images import to_rgb
 
         return preprocessor(images=[to_rgb(image) for image in inputs], return_tensors="pt")
+    pairs = [b for _, b in inputs] if inputs and isinstance(inputs[0], tuple | list) else None
+    texts = [a for a, _ in inputs] if pairs is not None else inputs
     if max_length is None:  # no budget given: the tokenizer's own limit, as truncation=True alone would use
-        return preprocessor(inputs, padding=True, truncation=True, return_tensors="pt")
+        return preprocessor(texts, pairs, padding=True, truncation=True, return_tensors="pt")
     from tp.models.text_encoding import encode_texts
 
-    return encode_texts(preprocessor, inputs, max_length, truncation, padding=True, return_tensors="pt")
+    return encode_texts(preprocessor, texts, max_length, truncation, padding=True, return_tensors="pt", pairs=pairs)
 
 
 def export_onnx(model: torch.nn.Module, preprocessor: Any, path: Path, max_length: int | None,

@@ -21,12 +21,26 @@ SHAPE_STEP = 16  # with few_shapes, sequence lengths are padded to a multiple of
 
 @dataclass(frozen=True)
 class Scores:
-    """Probabilities over the model's labels (label order) for one input, whether it was cut (texts), and the
-    tokens its row of the forward pass held, padding included (an image: its patches)."""
+    """One input's scores over the model's labels (label order): the model's activation of its logits (softmax
+    probabilities; sigmoid scores for multi-label; the value for regression) and the logits themselves, whether
+    it was cut (texts), and the tokens its row of the forward pass held, padding included (an image: its patches).
+    Thresholds are not applied here: each request reads its own rows (tp.serving.answers)."""
 
     probabilities: list[float]
     truncated: bool
     tokens: int = 0
+    logits: list[float] | None = None
+
+
+def activate(logits: Any, activation: str) -> Any:
+    """Logits (a torch tensor, rows x labels) -> scores: `softmax`, `sigmoid` or `none` (tp.tasks.Problem)."""
+    import torch
+
+    if activation == "sigmoid":
+        return torch.sigmoid(logits)
+    if activation == "none":
+        return logits
+    return torch.softmax(logits, dim=-1)
 
 
 def group_by_length(lengths: list[int], max_rows: int, overhead: int = FORWARD_OVERHEAD_TOKENS,
@@ -128,8 +142,10 @@ class TextInference:
     def __init__(self, model: Any, tokenizer: Any, max_tokens: int, max_rows: int, device: str = "cpu",
                  on_forward: Callable[[int, int], None] | None = None, few_shapes: bool = False,
                  truncation: str = "head", on_tokenized: Callable[[float], None] | None = None,
-                 max_batch_tokens: int | None = None) -> None:
+                 max_batch_tokens: int | None = None, activation: str = "softmax", pairs: bool = False) -> None:
         self.model = model
+        self.activation = activation  # the problem's: softmax, sigmoid (multi-label) or none (regression)
+        self.pairs = pairs  # each item is a (text, text_pair) tuple, encoded together with segment ids
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.truncation = truncation  # head or head_tail: as the model was trained (tp.models.text_encoding)
@@ -153,19 +169,46 @@ class TextInference:
         groups = group_by_length(lengths, self.max_rows, max_tokens=self.max_batch_tokens)
         return [(group, max(lengths[i] for i in group)) for group in groups]
 
-    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
+    def encode(self, texts: list[Any]) -> tuple[list[list[int]], list[bool]]:
         """Token ids per text (cut to max_tokens) and whether each text was cut."""
         from tp.models.text_encoding import encode_with_flags
 
+        if self.pairs:
+            return self.encode_pairs(texts)[:2]
         return encode_with_flags(self.tokenizer, texts, self.max_tokens, self.truncation)
 
-    def __call__(self, texts: list[str]) -> list[Scores]:
+    def encode_pairs(self, pairs: list[tuple[str, str]]) -> tuple[list[list[int]], list[bool], list[list[int]]]:
+        """Token ids per pair ([CLS] a [SEP] b [SEP], the longer text cut first, as in training), whether each was
+        cut, and the segment ids (0 for the text, 1 for its pair)."""
+        from tp.models.text_encoding import untruncated
+
+        encoded = self.tokenizer([a for a, _ in pairs], [b for _, b in pairs], truncation=True,
+                                 max_length=self.max_tokens)
+        ids = encoded["input_ids"]
+        if encoded.encodings is not None:  # fast tokenizers keep what truncation cut off
+            cut = [bool(enc.overflowing) for enc in encoded.encodings]
+        else:
+            full = untruncated(self.tokenizer, [a for a, _ in pairs], text_pair=[b for _, b in pairs])["input_ids"]
+            cut = [len(row) > self.max_tokens for row in full]
+        segments = encoded.get("token_type_ids") or [[0] * len(row) for row in ids]
+        return ids, cut, segments
+
+    def pad(self, ids: list[list[int]], segments: list[list[int]] | None, group: list[int], length: int) -> Any:
+        """One forward pass's tensors: its rows padded to `length` (with their segment ids, for pairs)."""
+        rows: dict[str, Any] = {"input_ids": [ids[i] for i in group]}
+        if segments is not None:
+            rows["token_type_ids"] = [segments[i] for i in group]
+        return self.tokenizer.pad(rows, padding="max_length", max_length=length, return_tensors="pt")
+
+    def __call__(self, texts: list[Any]) -> list[Scores]:
         import torch
 
         began = time.perf_counter()
-        ids, truncated = self.encode(texts)
-        batches = [(group, self.tokenizer.pad({"input_ids": [ids[i] for i in group]}, padding="max_length",
-                                              max_length=length, return_tensors="pt"))
+        if self.pairs:
+            ids, truncated, segments = self.encode_pairs(texts)
+        else:
+            (ids, truncated), segments = self.encode(texts), None
+        batches = [(group, self.pad(ids, segments, group, length))
                    for group, length in self.passes([len(row) for row in ids])]
         self._on_tokenized(time.perf_counter() - began)
         scores: list[Scores | None] = [None] * len(texts)
@@ -173,11 +216,12 @@ class TextInference:
             for group, batch in batches:
                 batch = {key: value.to(self.device) for key, value in batch.items()}
                 logits = self.model(**batch).logits.float()
-                probabilities = torch.softmax(logits, dim=-1).cpu().tolist()
+                probabilities = activate(logits, self.activation).cpu().tolist()
+                raw = logits.cpu().tolist()
                 length = int(batch["input_ids"].shape[1])
                 self._on_forward(len(group), length)
                 for row, index in enumerate(group):
-                    scores[index] = Scores(probabilities[row], truncated[index], length)
+                    scores[index] = Scores(probabilities[row], truncated[index], length, raw[row])
         return scores  # type: ignore[return-value]
 
 
@@ -208,14 +252,17 @@ class ImageInference:
         pixels = self.processor(images=[to_rgb(image) for image in images], return_tensors="pt")["pixel_values"]
         rows = self.max_rows or len(images)
         probabilities: list[list[float]] = []
+        raw: list[list[float]] = []
         with torch.inference_mode():
             dtype = getattr(self.model, "dtype", torch.float32)  # a bf16 model takes bf16 pixels
             for start in range(0, len(images), rows):  # passes within TP_MAX_BATCH_TOKENS
                 part = pixels[start:start + rows].to(self.device, dtype=dtype)
                 logits = self.model(pixel_values=part).logits.float()
                 probabilities += torch.softmax(logits, dim=-1).cpu().tolist()
+                raw += logits.cpu().tolist()
                 self._on_forward(len(part), self.tokens_per_image)
-        return [Scores(row, False, self.tokens_per_image) for row in probabilities]
+        return [Scores(row, False, self.tokens_per_image, logits)
+                for row, logits in zip(probabilities, raw, strict=True)]
 
 
 def ranked_labels(labels: list[str], probabilities: list[float], top_k: int | None = None) -> list[tuple[str, float]]:

@@ -37,6 +37,8 @@ MAX_EXPORT_LOGIT_DIFF = 1e-3
 # checked on texts of several lengths, one past any max length (truncation and padding both exercised)
 PARITY_TEXTS = ["Shares rose.", "The central bank cut interest rates again, and markets rallied on the news.",
                 "The film won three awards at the festival, including best director. " * 80]
+PARITY_PAIRS = [(PARITY_TEXTS[0], PARITY_TEXTS[1]), (PARITY_TEXTS[1], PARITY_TEXTS[0]),
+                (PARITY_TEXTS[0], PARITY_TEXTS[2])]  # a pair model: segment ids of both texts, cut pairs
 SKIPPED = {".md", ".png", ".jpg", ".jpeg", ".gif", ".lock"}
 
 
@@ -77,15 +79,16 @@ def export_for_serving(classifier: Any, target: Path, quantize: str) -> dict[str
 
     model, tokenizer = classifier.model, classifier.tokenizer
     truncation = classifier.truncation  # parity checked on long texts cut the way they are served
+    checked = PARITY_PAIRS if getattr(classifier, "pairs", False) else PARITY_TEXTS
     with tempfile.TemporaryDirectory(prefix="tp-onnx-") as tmp:
         plain, fused = Path(tmp) / "plain.onnx", Path(tmp) / "fused.onnx"
         export_onnx(model, tokenizer, plain, classifier.max_length)
         fusions = fuse_encoder_graph(plain, fused, model.config)
         graph = fused
-        diff = onnx_parity(model, tokenizer, fused, PARITY_TEXTS, classifier.max_length, truncation)
+        diff = onnx_parity(model, tokenizer, fused, checked, classifier.max_length, truncation)
         if diff > MAX_EXPORT_LOGIT_DIFF:  # a fusion that changes results is not worth its speed
             fusions, graph = {}, plain
-            diff = onnx_parity(model, tokenizer, plain, PARITY_TEXTS, classifier.max_length, truncation)
+            diff = onnx_parity(model, tokenizer, plain, checked, classifier.max_length, truncation)
         if diff > MAX_EXPORT_LOGIT_DIFF:
             raise ModelSourceError(f"The ONNX export differs from torch by {diff:.2g} in the logits; serve it "
                                    "with TP_BACKEND=torch.")
@@ -171,6 +174,7 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
 
     from tp.compression.onnx_export import ONNX_FILE, OnnxClassifierModel
     from tp.models.classifier import TextClassifier, read_run_info
+    from tp.tasks import problem_named
 
     load_once = functools.cache(load_torch)  # the export and the explain model share one load
     target = cached_export(folder, quantize, cache_dir, load_once)
@@ -182,7 +186,9 @@ def load_onnx_classifier(folder: Path, quantize: str, cache_dir: Path,
         info["base_model"] = str(folder)
     truncation = meta.get("truncation") or info.get("truncation", "head")  # an export made before it was recorded
     classifier = TextClassifier(model, AutoTokenizer.from_pretrained(target), list(meta["labels"]),
-                                int(meta["max_length"]), info, truncation=truncation)
+                                int(meta["max_length"]), info, truncation=truncation,
+                                problem_type=problem_named(info.get("problem_type")).name,  # read as torch reads it
+                                thresholds=info.get("thresholds"), pairs=bool(info.get("text_pair")))
     explain = LazyModel(lambda: load_once().model)
     if load_once.cache_info().currsize:  # exported in this process: its fp32 model is already here
         explain.get()

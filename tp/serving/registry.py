@@ -36,6 +36,7 @@ from tp.serving.served import (
     ServedModel,
     log,
     log_skill,
+    problem_fields,
     quantized,
     read_metrics_file,
     scalar_metrics,
@@ -45,7 +46,7 @@ from tp.serving.served import (
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
 from tp.serving.variant_rebuild import swap_in_variant
-from tp.tasks import TEXT
+from tp.tasks import TEXT, problem_named
 
 DEMO_WAIT_S = 120.0  # background work waits at most this long for the Gradio demo to mount
 
@@ -116,18 +117,20 @@ def _load_chosen(spec: ModelSpec, folder: Path, choice: Choice, settings: Server
         explain_model = classifier.model.to(device)
         explain_model.requires_grad_(False)  # explanations take gradients of the inputs only
         served = reduce_precision(explain_model, settings.quantize, device)
+    problem = problem_fields(classifier, info)
     inference = TextInference(served, classifier.tokenizer, max_tokens, settings.max_batch_size, device,
                               on_forward=telemetry.forward_observer(spec.name),
                               few_shapes=settings.quantize == "bf16" and device == "cpu",  # oneDNN compiles per shape
                               truncation=classifier.truncation,
                               on_tokenized=telemetry.tokenization_observer(spec.name),
-                              max_batch_tokens=settings.max_batch_tokens)
-    inference(["warm-up"])  # first forward initialises kernels; keep it off the first request
+                              max_batch_tokens=settings.max_batch_tokens,
+                              activation=problem_named(problem["problem_type"]).activation, pairs=problem["pairs"])
+    inference([("warm-up", "warm-up") if problem["pairs"] else "warm-up"])  # first forward initialises kernels
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     values = read_metrics_file(folder)
     served_model = ServedModel(spec, info, list(classifier.labels), max_tokens, device, quantized(settings), batcher,
                                explain_model, classifier.tokenizer, folder, scalar_metrics(values),
-                               *skill_record(values), runtime="onnxruntime" if onnx else "torch")
+                               *skill_record(values), runtime="onnxruntime" if onnx else "torch", **problem)
     served_model.variant_reason = choice.reason
     served_model.upgrade = later
     if onnx and settings.backend == "auto" and settings.quantize == "none":
@@ -278,10 +281,11 @@ class ModelRegistry:
         return self.models[name]
 
     async def classify(self, name: str | None, items: list[Any], images: bool = False,
-                       timing: Timing | None = None) -> tuple[ServedModel, list[Scores]]:
-        """Scores for texts (or decoded images, `images=True`) from the model called `name`."""
+                       timing: Timing | None = None, pairs: bool = False) -> tuple[ServedModel, list[Scores]]:
+        """Scores for texts (or (text, text_pair) tuples, `pairs=True`, or decoded images, `images=True`) from the
+        model called `name`."""
         served = self.get(name)
-        served.check_kind(images)
+        served.check_kind(images, pairs)
         return served, await served.classify(items, timing)
 
     def close(self) -> None:

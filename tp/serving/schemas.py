@@ -1,7 +1,8 @@
 """Request and response bodies of the REST API (and so of the OpenAPI document clients are typed from).
 
-`task` says what a model takes; `inputs` is a text, a list of texts, an image `{"image": "<base64>"}` or
-a list of images, so text clients send and receive what they always did.
+`task` says what a model takes; `inputs` is a text, a list of texts, a text pair `{"text": ..., "text_pair": ...}`
+(a pair model's input) or a list of pairs, an image `{"image": "<base64>"}` or a list of images, so text clients
+send and receive what they always did. What POST /predict answers: tp.serving.prediction_schemas.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tp.tasks import EXPLAIN_METHODS, IMAGE, TASK_NAMES
+from tp.tasks import EXPLAIN_METHODS, IMAGE, PROBLEMS, TASK_NAMES
 
 Task = Literal[TASK_NAMES]
+ProblemType = Literal[tuple(PROBLEMS)]  # Literal of a tuple: its members
 EXAMPLE_TEXT = "Shares in the carmaker rose 5% after it reported record quarterly profits."
 # an 8x8 grey PNG: the smallest image every served image model can read
 EXAMPLE_IMAGE = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg=="
 IMAGE_SHAPE = '{"image": "<base64 of the file>"}'
+PAIR_SHAPE = '{"text": "...", "text_pair": "..."}'
+EXAMPLE_PAIR = {"text": "A man is playing a guitar.", "text_pair": "Someone plays an instrument."}
 
 
 def check_text(value: Any, where: str) -> str:
@@ -45,6 +49,34 @@ class ImageInput(Strict):
                        examples=[EXAMPLE_IMAGE])
 
 
+class TextPairInput(Strict):
+    """Two texts a pair model reads together (similarity, entailment...), in the order it was trained on."""
+
+    text: str = Field(description="The first text.", examples=[EXAMPLE_PAIR["text"]])
+    text_pair: str = Field(description="The second text.", examples=[EXAMPLE_PAIR["text_pair"]])
+
+
+def check_pair(value: Any, where: str) -> TextPairInput:
+    """A TextPairInput with two usable texts, or a ValueError saying what to send instead."""
+    if isinstance(value, TextPairInput):
+        return value
+    missing = [key for key in ("text", "text_pair") if key not in value]
+    if missing:
+        raise ValueError(f"{where} has no `{missing[0]}`: a text pair is {PAIR_SHAPE}")
+    extra = sorted(set(value) - {"text", "text_pair"})
+    if extra:
+        raise ValueError(f"{where} has {', '.join(map(repr, extra))}: a text pair has only `text` and `text_pair`")
+    return TextPairInput(text=check_text(value["text"], f"{where[:-1]}.text`"),
+                         text_pair=check_text(value["text_pair"], f"{where[:-1]}.text_pair`"))
+
+
+def check_object(value: Any, where: str) -> ImageInput | TextPairInput:
+    """An object input: a text pair when it has `text` or `text_pair`, else an image."""
+    if isinstance(value, dict) and ("text" in value or "text_pair" in value):
+        return check_pair(value, where)
+    return check_image(value, where)
+
+
 def check_image(value: Any, where: str) -> ImageInput:
     """An ImageInput, or a ValueError saying what to send instead (the bytes are checked later)."""
     if isinstance(value, ImageInput):
@@ -68,29 +100,35 @@ def check_inputs(value: Any, many: bool) -> Any:
     if many and isinstance(value, list):
         if not value:
             raise ValueError("`inputs` is an empty list: send at least one text or image")
-        if isinstance(value[0], dict | ImageInput):
-            return [check_image(item, f"`inputs[{i}]`") for i, item in enumerate(value)]
+        if isinstance(value[0], dict | ImageInput | TextPairInput):
+            first = check_object(value[0], "`inputs[0]`")
+            check = check_pair if isinstance(first, TextPairInput) else check_image
+            return [first, *(check(item, f"`inputs[{i}]`") for i, item in enumerate(value) if i)]
         return [check_text(item, f"`inputs[{i}]`") for i, item in enumerate(value)]
     if isinstance(value, str):
         return check_text(value, "`inputs`")
-    if isinstance(value, dict | ImageInput):
-        return check_image(value, "`inputs`")
+    if isinstance(value, dict | ImageInput | TextPairInput):
+        return check_object(value, "`inputs`")
     if not many:
-        raise ValueError(f"`inputs` should be a string (one text) or one image {IMAGE_SHAPE}, "
-                         f"got {type(value).__name__}")
-    raise ValueError(f"`inputs` should be a text or a list of texts, or an image or a list of images "
-                     f"({IMAGE_SHAPE}), got {type(value).__name__}")
+        raise ValueError(f"`inputs` should be a string (one text), one text pair {PAIR_SHAPE} or one image "
+                         f"{IMAGE_SHAPE}, got {type(value).__name__}")
+    raise ValueError(f"`inputs` should be a text or a list of texts, a text pair {PAIR_SHAPE} or a list of pairs, "
+                     f"or an image or a list of images ({IMAGE_SHAPE}), got {type(value).__name__}")
 
 
 class PredictRequest(Strict):
-    """Texts for a text model, or images for an image model, to classify with one model."""
+    """Texts (or text pairs) for a text model, or images for an image model, to classify with one model."""
 
-    inputs: str | list[str] | ImageInput | list[ImageInput] = Field(
-        description=f"A text or a list of texts (text models), or an image {IMAGE_SHAPE} or a list of images "
-                    "(image models); up to the server's max_items.", examples=[EXAMPLE_TEXT])
+    inputs: str | list[str] | TextPairInput | list[TextPairInput] | ImageInput | list[ImageInput] = Field(
+        description=f"A text or a list of texts (text models), a text pair {PAIR_SHAPE} or a list of pairs (models "
+                    f"with `text_pair` true in GET /models), or an image {IMAGE_SHAPE} or a list of images (image "
+                    "models); up to the server's max_items.", examples=[EXAMPLE_TEXT])
     model: str | None = Field(None, description="Name of a served model (GET /models); default: the default model.",
                               examples=["bbc-news-minilm"])
-    top_k: int | None = Field(None, ge=1, le=1000, description="Return only the k best labels in `scores`.")
+    top_k: int | None = Field(None, ge=1, le=1000, description="Return only the k best labels in `scores` "
+                                                               "(classifiers; a regression model has none).")
+    threshold: float | None = Field(None, ge=0, le=1, description="Multi-label models only: predict every label "
+                                    "whose score reaches this, instead of each label's tuned threshold.")
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -98,42 +136,23 @@ class PredictRequest(Strict):
         return check_inputs(value, many=True)
 
     @property
-    def items(self) -> list[str] | list[ImageInput]:
-        """The texts, or the images, as a list."""
+    def items(self) -> list[str] | list[TextPairInput] | list[ImageInput]:
+        """The texts, the pairs or the images, as a list."""
         return list(self.inputs) if isinstance(self.inputs, list) else [self.inputs]  # type: ignore[list-item]
-
-
-class LabelScore(BaseModel):
-    label: str
-    score: float = Field(description="Softmax probability, 0 to 1.")
-
-
-class Prediction(BaseModel):
-    """The result for one input."""
-
-    label: str = Field(description="The most probable label.")
-    score: float = Field(description="Its probability.")
-    scores: list[LabelScore] = Field(description="Labels with probabilities, best first (cut to top_k).")
-    truncated: bool = Field(description="True when the text was longer than max_tokens and was cut to fit "
-                                        "(always false for images).")
-
-
-class PredictResponse(BaseModel):
-    model: str = Field(description="The model that answered.")
-    predictions: list[Prediction] = Field(description="One per input, in the order sent.")
 
 
 ImageMethod = Literal[IMAGE.explain_methods]  # Literal of a tuple: its members
 
 
 class ExplainRequest(Strict):
-    """One text (per-token attributions) or one image (a heatmap) to take through the pipeline.
+    """One text or text pair (per-token attributions) or one image (a heatmap) to take through the pipeline.
 
     Gradients need fp32 weights: a server running int8 explains with the fp32 model it quantized.
     """
 
-    inputs: str | ImageInput = Field(description=f"The text to explain, or for an image model the image "
-                                                  f"{IMAGE_SHAPE}.", examples=[EXAMPLE_TEXT])
+    inputs: str | TextPairInput | ImageInput = Field(
+        description=f"The text to explain, a text pair {PAIR_SHAPE} for a pair model, or for an image model the "
+                    f"image {IMAGE_SHAPE}.", examples=[EXAMPLE_TEXT])
     model: str | None = Field(None, description="Name of a served model; default: the default model.")
     method: Literal[EXPLAIN_METHODS] | None = Field(
         None, description="Texts: attribution on the input embeddings, `gradient_x_input` (the default, one "
@@ -141,7 +160,9 @@ class ExplainRequest(Strict):
                           "`saliency` (the default: gradient magnitude on the pixels, smoothed) or "
                           "`attention_rollout` (attention from the [CLS] token through every layer, per patch).")
     steps: int = Field(16, ge=2, le=64, description="Integrated-gradients path points (texts).")
-    target: str | None = Field(None, description="Label to explain; default: the predicted one.")
+    target: str | None = Field(None, description="Label to explain; default: the predicted one (multi-label: the "
+                                                 "highest-scoring). A regression model explains its value: leave "
+                                                 "it out.")
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -154,7 +175,9 @@ class TokenPublic(BaseModel):
     id: int = Field(description="Vocabulary id.")
     token: str
     special: bool = Field(description="Added by the tokenizer ([CLS], [SEP]...), not from the text.")
-    start: int | None = Field(description="Character offset in the text (None for special tokens).")
+    segment: int | None = Field(description="Which text the token is from: 0 `text` (the only one of a single "
+                                            "text), 1 `text_pair`; null for special tokens.")
+    start: int | None = Field(description="Character offset in its text (`segment`; None for special tokens).")
     end: int | None
     attribution: float = Field(description="How much this token pushed the target's logit (+ for, - against).")
     attribution_scaled: float = Field(description="The attribution divided by the largest magnitude: -1 to 1.")
@@ -165,13 +188,19 @@ class ExplainResponse(Answer):
 
     model: str
     task: Literal["text-classification"] = "text-classification"
+    problem_type: ProblemType = Field(description="How the logits are read (GET /models' `problem_type`).")
     tokens: list[TokenPublic]
     logits: list[float] = Field(description="Raw scores, one per label id.")
-    probabilities: list[float] = Field(description="softmax(logits).")
+    probabilities: list[float] = Field(description="softmax(logits) for a single-label model, sigmoid(logits) "
+                                                   "(each label alone) for a multi-label one, the logits themselves "
+                                                   "(the value) for a regression one.")
     id2label: dict[str, str]
-    label: str
-    score: float
-    target: str = Field(description="The label whose logit the attributions explain.")
+    label: str = Field(description="The predicted label (multi-label: the highest-scoring; regression: the name of "
+                                   "the one output).")
+    score: float = Field(description="Its probability or score (regression: the value).")
+    value: float | None = Field(description="Regression: the predicted number; null for classifiers.")
+    target: str = Field(description="The label whose logit the attributions explain (regression: the value's "
+                                    "output).")
     method: str
     steps: int | None
     truncated: bool
@@ -198,108 +227,6 @@ class ImageExplainResponse(Answer):
 
 
 ExplainAnswer = Annotated[ExplainResponse | ImageExplainResponse, Field(discriminator="task")]
-
-
-class ModelLimits(Answer):
-    max_items: int = Field(description="Most inputs per request.")
-    max_chars: int | None = Field(description="Most characters per text (text models; null for image models).")
-    max_tokens: int | None = Field(description="Tokens kept per text; longer texts are cut and flagged "
-                                               "(null for image models).")
-    max_batch_size: int = Field(description="Most inputs in one forward pass.")
-    max_batch_tokens: int = Field(description="Most tokens, padding included, in one forward pass (a single text "
-                                              "is never split; images count their patches).")
-    max_image_bytes: int | None = Field(None, description="Largest image file in bytes (image models; "
-                                                          "null for text models); past it 413.")
-    max_image_pixels: int | None = Field(None, description="Most pixels (width x height) per image (image "
-                                                           "models; null for text models).")
-    image_formats: list[str] | None = Field(None, description="Image formats accepted, e.g. PNG, JPEG (image "
-                                                              "models; null for text models).")
-
-
-class ServerLimits(Answer):
-    """What the whole server takes at once, and how long it waits (the answer past each limit)."""
-
-    max_concurrent_requests: int = Field(description="Most model requests (POST /predict, /explain) answered at "
-                                                     "once; past it 429 with Retry-After.")
-    queue_limit: int = Field(description="Most inputs waiting per model; past it 503 with Retry-After.")
-    max_request_bytes: int = Field(description="Largest request body in bytes; past it 413.")
-    request_timeout_s: float = Field(description="Longest a request waits for its model; past it 504.")
-
-
-class ImageExample(BaseModel):
-    label: str = Field(description="The label this example shows.")
-    image: str = Field(description="The image as a data URL (`data:image/png;base64,...`).")
-
-
-class BaselinePublic(Answer):
-    """A trivial or linear model scored on the same test split as the served model."""
-
-    accuracy: float = Field(description="Its test accuracy, 0 to 1.")
-    macro_f1: float = Field(description="Its test macro-F1, 0 to 1.")
-    description: str = Field(description="What it does, e.g. `always the most frequent training label`.")
-    predicts: str | None = Field(None, description="The label it always predicts (the majority baseline; null "
-                                                   "for the others).")
-
-
-class RunWarning(Answer):
-    """Something the training run found wrong with what the model learned."""
-
-    code: str = Field(description="`no_skill` (no better than the majority or chance baseline), `one_class` "
-                                  "(predicts one class for nearly every input) or `below_baseline` (below the "
-                                  "TF-IDF or pixel linear baseline).", examples=["no_skill"])
-    severity: Literal["error", "warning"] = Field(description="`error`: the model has not learned its task; "
-                                                              "`warning`: a simple baseline does better.")
-    message: str = Field(description="What was measured and what to try.")
-
-
-class ModelPublic(Answer):
-    name: str
-    task: Task
-    default: bool
-    labels: list[str]
-    base_model: str | None = Field(description="What it was fine-tuned from (Hub id).")
-    dataset: str | None = Field(description="What it was trained on.")
-    metrics: dict[str, float] = Field(description="Test metrics from the run's metrics.json.")
-    device: str
-    quantized: str | None = Field(description="How the weights are compressed: `int8` or `bf16` (TP_QUANTIZE), or the "
-                                              "method of a compressed variant (`onnx-int8`, `prune-heads`...); "
-                                              "null for full precision.")
-    runtime: Literal["torch", "onnxruntime"] = Field(
-        "torch", description="What runs the forward passes now: torch, or ONNX Runtime (TP_BACKEND; with `auto`, "
-                             "fp32 text models start on ONNX Runtime and move to torch once it has loaded).")
-    variant: str | None = Field(None, description="The compressed variant that answers (its folder under the run's "
-                                                  "variants/), null when the run's own weights do.")
-    variant_reason: str | None = Field(None, description="Why that variant or the run's own weights answer "
-                                                         "(TP_VARIANT), with the variant's measured speed-up and "
-                                                         "accuracy; null for a model that is not a run folder.")
-    limits: ModelLimits
-    examples: list[ImageExample] = Field(default_factory=list, description="Image models: one example image "
-                                         "per label from the run folder's examples/ (empty when none; always "
-                                         "empty for text models).")
-    baselines: dict[str, BaselinePublic] = Field(
-        default_factory=dict, description="Baselines scored on the same test split, by name (`majority`, `chance`, "
-                                          "`tfidf_logreg` or `pixels_logreg`): compare them with `metrics`' "
-                                          "test_accuracy and test_macro_f1. Empty for runs that did not record them.")
-    explain_methods: list[str] = Field(default_factory=list, description="What POST /explain's `method` takes for "
-                                       "this model, the default first (from the model's task).")
-    warnings: list[RunWarning] = Field(default_factory=list, description="The run's verdict on what the model "
-                                       "learned, loudest first; empty when it clearly learned (or the run is older "
-                                       "than these checks). Any `error`: the model learned nothing.")
-
-
-class ModelsResponse(BaseModel):
-    default: str
-    models: list[ModelPublic]
-    limits: ServerLimits
-
-
-class HealthResponse(BaseModel):
-    status: Literal["ok"] = "ok"
-
-
-class ReadyResponse(BaseModel):
-    status: Literal["ready"] = "ready"
-    models: list[str]
 
 
 class ErrorPublic(BaseModel):

@@ -14,7 +14,7 @@ from tp.serving.batcher import MicroBatcher, Timing
 from tp.serving.inference import Scores
 from tp.serving.settings import ModelSpec, ServerSettings
 from tp.serving.telemetry import Telemetry
-from tp.tasks import IMAGE, TEXT, Task, task_named
+from tp.tasks import IMAGE, SINGLE_LABEL, TEXT, Problem, Task, problem_named, task_named
 
 log = logging.getLogger("tp.serving")
 
@@ -44,11 +44,22 @@ def skill_record(values: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], lis
 
     found = values.get("baselines")
     baselines = {str(name): scores for name, scores in (found if isinstance(found, dict) else {}).items()
-                 if isinstance(scores, dict) and number(scores.get("accuracy")) and number(scores.get("macro_f1"))}
+                 if isinstance(scores, dict) and any(number(value) for value in scores.values())}
     warnings = [w for w in values.get("warnings") or [] if isinstance(w, dict)
                 and w.get("severity") in ("error", "warning") and isinstance(w.get("message"), str)
                 and isinstance(w.get("code"), str)]
     return baselines, sorted(warnings, key=lambda w: w["severity"] != "error")  # loudest first
+
+
+def problem_fields(classifier: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """A loaded text classifier's problem_type, pairs and thresholds (ServedModel's fields), from tp.json where
+    its loader left the defaults (a compressed variant's)."""
+    name = getattr(classifier, "problem_type", None)
+    if name in (None, SINGLE_LABEL.name):
+        name = info.get("problem_type") or name
+    return {"problem_type": problem_named(name).name,
+            "pairs": bool(getattr(classifier, "pairs", False) or info.get("text_pair")),
+            "thresholds": getattr(classifier, "thresholds", None) or info.get("thresholds")}
 
 
 def log_skill(served: ServedModel) -> None:
@@ -60,8 +71,6 @@ def log_skill(served: ServedModel) -> None:
     verdict = "has not learned its task" if is_flagged(served.warnings) else "does worse than a simple baseline"
     for line in warning_lines(served.warnings):
         log.warning("Model %r %s (metrics.json): %s", served.name, verdict, line)
-
-
 
 
 @dataclass
@@ -86,6 +95,9 @@ class ServedModel:
     runtime: str = "torch"  # what runs the batches: torch or onnxruntime
     upgrade: Any = None  # run once the server is ready, in the background: move the batches to torch, or export
     variant_reason: str | None = None  # TP_VARIANT: why this variant (or the run's own weights) answers
+    problem_type: str = SINGLE_LABEL.name  # how its logits are read (tp.tasks.Problem)
+    pairs: bool = False  # each input is a (text, text_pair) pair
+    thresholds: list[float] | None = None  # multi-label: each label's tuned threshold
 
     @property
     def name(self) -> str:
@@ -99,20 +111,33 @@ class ServedModel:
     def is_image(self) -> bool:
         return self.task_spec.is_image
 
-    def check_kind(self, images: bool) -> None:
-        """InputError when a request sends texts to an image model, or images to a text model."""
+    @property
+    def problem(self) -> Problem:
+        return problem_named(self.problem_type)
+
+    def check_kind(self, images: bool, pairs: bool = False) -> None:
+        """InputError when a request sends texts to an image model or images to a text model, single texts to a
+        pair model or pairs to a single-text model."""
         if images != self.is_image:
-            takes, send = (("images", '{"image": "<base64>"}') if self.is_image else ("texts", "a string"))
+            takes, send = (("images", '{"image": "<base64>"}') if self.is_image else
+                           ("text pairs", '{"text": ..., "text_pair": ...}') if self.pairs else ("texts", "a string"))
             raise InputError(f"Model {self.name!r} ({self.task}) takes {takes}, not "
                              f"{'images' if images else 'texts'}: send `inputs` as {send}, or pick another "
                              "model (GET /api/v1/models lists each model's task).")
+        if not images and pairs != self.pairs:
+            raise InputError(
+                f"Model {self.name!r} reads each input as a text pair: send each one as "
+                '{"text": "...", "text_pair": "..."} with both texts (its `text_pair` is missing).' if self.pairs
+                else f"Model {self.name!r} reads single texts, not pairs: send each input as a string, without "
+                     "`text_pair` (GET /api/v1/models: models with `text_pair` true take pairs).")
 
     async def classify(self, items: list[Any], timing: Timing | None = None) -> list[Scores]:
         return await self.batcher.submit(items, timing)
 
     async def explain(self, item: Any, method: str | None, steps: int, target: str | None,
                       timing: Timing | None = None) -> dict[str, Any]:
-        """Explain one text (a str) or one decoded image, with the fp32 weights, outside any batch."""
+        """Explain one text (a str), one pair (a (text, text_pair) tuple) or one decoded image, with the fp32
+        weights, outside any batch."""
         if self.is_image:
             from tp.models.explain_image import explain_image
 
@@ -122,7 +147,8 @@ class ServedModel:
             from tp.models.explain_text import explain_text
 
             job = partial(explain_text, self.explain_model, self.preprocessor, self.labels, item, self.max_tokens,
-                          method or TEXT.default_explain_method, steps, target, self.info.get("truncation", "head"))
+                          method or TEXT.default_explain_method, steps, target, self.info.get("truncation", "head"),
+                          self.problem)
         return await self.batcher.run_solo(job, timing)
 
 

@@ -95,7 +95,8 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
     from tp.serving.images import example_data_urls
     from tp.serving.inference import ImageInference, TextInference
-    from tp.serving.served import ServedModel, log, start_batcher
+    from tp.serving.served import ServedModel, log, problem_fields, start_batcher
+    from tp.tasks import problem_named
 
     record = info["variant"]
     check_variant_settings(spec.name, record["method"], settings, device)
@@ -104,6 +105,7 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     if max_tokens and record.get("max_length"):  # a max-length variant was gated at its own length: never more
         max_tokens = min(max_tokens, int(record["max_length"]))
     preprocessor = classifier.preprocessor
+    problem = {} if image else problem_fields(classifier, info)
     if image:
         from PIL import Image
 
@@ -115,8 +117,9 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
         inference = TextInference(classifier.model, preprocessor, max_tokens, settings.max_batch_size, "cpu",
                                   on_forward=telemetry.forward_observer(spec.name), truncation=classifier.truncation,
                                   on_tokenized=telemetry.tokenization_observer(spec.name),
-                                  max_batch_tokens=settings.max_batch_tokens)
-        inference(["warm-up"])
+                                  max_batch_tokens=settings.max_batch_tokens,
+                                  activation=problem_named(problem["problem_type"]).activation, pairs=problem["pairs"])
+        inference([("warm-up", "warm-up") if problem["pairs"] else "warm-up"])
     batcher = start_batcher(inference, spec, settings, telemetry, workers)
     run = source_run(folder)
     if run is None:
@@ -131,6 +134,6 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     served = ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,
                          explain_model, preprocessor, folder, variant_metrics(record), *variant_skill(folder),
                          task=classifier.task, examples=examples,
-                         runtime="onnxruntime" if record["method"] == "onnx-int8" else "torch")
+                         runtime="onnxruntime" if record["method"] == "onnx-int8" else "torch", **problem)
     served.upgrade = preload
     return served

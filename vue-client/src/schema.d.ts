@@ -116,8 +116,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Classify texts or images
-         * @description Per input: the label, its probability, every label's probability (best first) and whether the text was truncated to the model's token limit (false for images). Texts go to text models, images (`{"image": "<base64>"}`) to image models; the other kind is a 422. Concurrent requests share forward passes (micro-batching). Images also go as `multipart/form-data`: file parts named `files`, optional form fields `model`, `top_k`; the answer is the same.
+         * Classify texts, text pairs or images; or score them (regression)
+         * @description Per input, in the model's `problem_type` shape (GET /models): single-label, the label, its probability and every label's probability, best first (`Prediction`); multi-label, the labels whose sigmoid score reaches their threshold and every label's score and threshold (`MultiLabelPrediction`; `threshold` sets one for all labels); regression, the `value` (`RegressionPrediction`). Each says whether the text was truncated to the model's token limit (false for images). Texts go to text models, text pairs (`{"text": ..., "text_pair": ...}`) to pair models, images (`{"image": "<base64>"}`) to image models; another kind is a 422. Concurrent requests share forward passes (micro-batching). Images also go as `multipart/form-data`: file parts named `files`, optional form fields `model`, `top_k`; the answer is the same.
          */
         post: operations["predict_api_v1_predict_post"];
         delete?: never;
@@ -136,8 +136,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Behind the pipeline: logits, softmax, and token attributions or an image heatmap
-         * @description Texts: the tokens the model sees (ids, special tokens marked, character offsets), its logits, the softmax probabilities, id2label, and how much each token pushed the explained label's logit (`task`: text-classification). Images: the logits, probabilities, id2label and a heatmap of the pixels that pushed it, alone and over the resized input, as base64 PNGs (`task`: image-classification). An image also goes as `multipart/form-data`: one file part named `files`, optional form fields `model`, `method`, `target`.
+         * Behind the pipeline: logits, scores, and token attributions or an image heatmap
+         * @description Texts: the tokens the model sees (ids, special tokens marked, character offsets), its logits, the probabilities (softmax; multi-label: sigmoid), id2label, and how much each token pushed the explained label's logit (`target`; regression: the value) (`task`: text-classification). A text pair's tokens say which text each is from (`segment`). Images: the logits, probabilities, id2label and a heatmap of the pixels that pushed it, alone and over the resized input, as base64 PNGs (`task`: image-classification). An image also goes as `multipart/form-data`: one file part named `files`, optional form fields `model`, `method`, `target`.
          */
         post: operations["explain_api_v1_explain_post"];
         delete?: never;
@@ -157,14 +157,21 @@ export interface components {
         BaselinePublic: {
             /**
              * Accuracy
-             * @description Its test accuracy, 0 to 1.
+             * @description Its test accuracy, 0 to 1 (multi-label: exact label sets); null for regression baselines.
              */
-            accuracy: number;
+            accuracy: number | null;
             /**
              * Macro F1
-             * @description Its test macro-F1, 0 to 1.
+             * @description Its test macro-F1, 0 to 1; null for regression baselines.
              */
-            macro_f1: number;
+            macro_f1: number | null;
+            /**
+             * Scores
+             * @description Every test score it has, named as in `metrics` without `test_` (`micro_f1`, `hamming_loss`; `rmse`, `mae`, `r2`, `pearson`...): compare `main_metric` with the one of the same name.
+             */
+            scores: {
+                [key: string]: number;
+            };
             /**
              * Description
              * @description What it does, e.g. `always the most frequent training label`.
@@ -172,7 +179,7 @@ export interface components {
             description: string;
             /**
              * Predicts
-             * @description The label it always predicts (the majority baseline; null for the others).
+             * @description What it always predicts (the majority baseline's label or label set, the mean baseline's value); null for the others.
              */
             predicts: string | null;
         };
@@ -200,14 +207,14 @@ export interface components {
         };
         /**
          * ExplainRequest
-         * @description One text (per-token attributions) or one image (a heatmap) to take through the pipeline.
+         * @description One text or text pair (per-token attributions) or one image (a heatmap) to take through the pipeline.
          *
          *     Gradients need fp32 weights: a server running int8 explains with the fp32 model it quantized.
          */
         ExplainRequest: {
             /**
              * Inputs
-             * @description The text to explain, or for an image model the image {"image": "<base64 of the file>"}.
+             * @description The text to explain, a text pair {"text": "...", "text_pair": "..."} for a pair model, or for an image model the image {"image": "<base64 of the file>"}.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
             inputs: string | components["schemas"]["ImageInput"];
@@ -230,7 +237,7 @@ export interface components {
             steps: number;
             /**
              * Target
-             * @description Label to explain; default: the predicted one.
+             * @description Label to explain; default: the predicted one (multi-label: the highest-scoring). A regression model explains its value: leave it out.
              */
             target?: string | null;
         };
@@ -246,6 +253,12 @@ export interface components {
              * @enum {string}
              */
             task: "text-classification";
+            /**
+             * Problem Type
+             * @description How the logits are read (GET /models' `problem_type`).
+             * @enum {string}
+             */
+            problem_type: "single_label_classification" | "multi_label_classification" | "regression";
             /** Tokens */
             tokens: components["schemas"]["TokenPublic"][];
             /**
@@ -255,20 +268,31 @@ export interface components {
             logits: number[];
             /**
              * Probabilities
-             * @description softmax(logits).
+             * @description softmax(logits) for a single-label model, sigmoid(logits) (each label alone) for a multi-label one, the logits themselves (the value) for a regression one.
              */
             probabilities: number[];
             /** Id2Label */
             id2label: {
                 [key: string]: string;
             };
-            /** Label */
+            /**
+             * Label
+             * @description The predicted label (multi-label: the highest-scoring; regression: the name of the one output).
+             */
             label: string;
-            /** Score */
+            /**
+             * Score
+             * @description Its probability or score (regression: the value).
+             */
             score: number;
             /**
+             * Value
+             * @description Regression: the predicted number; null for classifiers.
+             */
+            value: number | null;
+            /**
              * Target
-             * @description The label whose logit the attributions explain.
+             * @description The label whose logit the attributions explain (regression: the value's output).
              */
             target: string;
             /** Method */
@@ -394,6 +418,40 @@ export interface components {
              */
             score: number;
         };
+        /** LabelThresholdScore */
+        LabelThresholdScore: {
+            /** Label */
+            label: string;
+            /**
+             * Score
+             * @description Sigmoid score, 0 to 1, of this label alone (the scores do not sum to 1).
+             */
+            score: number;
+            /**
+             * Threshold
+             * @description The score at or above which the label is predicted: the run's tuned threshold for this label, or the request's `threshold`.
+             */
+            threshold: number;
+        };
+        /**
+         * MainMetric
+         * @description The one test score that judges a model of its problem, as training chose checkpoints by it.
+         */
+        MainMetric: {
+            /**
+             * Name
+             * @description Its key in `metrics`: `test_macro_f1` (single-label), `test_micro_f1` (multi-label) or `test_rmse` (regression).
+             * @example test_macro_f1
+             */
+            name: string;
+            /** Value */
+            value: number;
+            /**
+             * Greater Is Better
+             * @description False for errors (RMSE): lower is better.
+             */
+            greater_is_better: boolean;
+        };
         /**
          * ModelEvaluation
          * @description A model's test results, as its run's metrics.json recorded them.
@@ -478,7 +536,32 @@ export interface components {
             task: "text-classification" | "image-classification";
             /** Default */
             default: boolean;
-            /** Labels */
+            /**
+             * Problem Type
+             * @description What POST /predict answers: `single_label_classification` (one label, softmax: `Prediction`), `multi_label_classification` (any labels, a sigmoid score and threshold each: `MultiLabelPrediction`) or `regression` (a number: `RegressionPrediction`).
+             * @default single_label_classification
+             * @enum {string}
+             */
+            problem_type: "single_label_classification" | "multi_label_classification" | "regression";
+            /**
+             * Text Pair
+             * @description True when each input is a text pair {"text": ..., "text_pair": ...} (similarity, entailment); false for single texts and images.
+             * @default false
+             */
+            text_pair: boolean;
+            /**
+             * Thresholds
+             * @description Multi-label models: each label's decision threshold, tuned on the validation split (POST /predict's `threshold` overrides them); null for other models.
+             */
+            thresholds: {
+                [key: string]: number;
+            } | null;
+            /** @description The headline test score for this model's problem; null when the model has no metrics.json (not a tp run). */
+            main_metric: components["schemas"]["MainMetric"] | null;
+            /**
+             * Labels
+             * @description The labels, in the model's output order (regression: the name of its one output).
+             */
             labels: string[];
             /**
              * Base Model
@@ -492,7 +575,7 @@ export interface components {
             dataset: string | null;
             /**
              * Metrics
-             * @description Test metrics from the run's metrics.json.
+             * @description Test metrics from the run's metrics.json (which ones depends on `problem_type`: regression runs have no accuracy).
              */
             metrics: {
                 [key: string]: number;
@@ -529,7 +612,7 @@ export interface components {
             examples: components["schemas"]["ImageExample"][];
             /**
              * Baselines
-             * @description Baselines scored on the same test split, by name (`majority`, `chance`, `tfidf_logreg` or `pixels_logreg`): compare them with `metrics`' test_accuracy and test_macro_f1. Empty for runs that did not record them.
+             * @description Baselines scored on the same test split, by name (`majority`, `chance`, `tfidf_logreg` or `pixels_logreg`; regression: `mean`, `tfidf_ridge`): compare their `scores` with `main_metric`. Empty for runs that did not record them.
              */
             baselines: {
                 [key: string]: components["schemas"]["BaselinePublic"];
@@ -554,13 +637,44 @@ export interface components {
             limits: components["schemas"]["ServerLimits"];
         };
         /**
+         * MultiLabelPrediction
+         * @description The result for one input of a multi-label classifier: any number of labels may apply.
+         */
+        MultiLabelPrediction: {
+            /**
+             * Labels
+             * @description The labels whose score reaches their threshold, best first (may be empty).
+             */
+            labels: string[];
+            /**
+             * Label
+             * @description The label with the highest score (whether or not it reaches its threshold).
+             */
+            label: string;
+            /**
+             * Score
+             * @description Its sigmoid score.
+             */
+            score: number;
+            /**
+             * Scores
+             * @description Every label's score and threshold, best first (cut to top_k).
+             */
+            scores: components["schemas"]["LabelThresholdScore"][];
+            /**
+             * Truncated
+             * @description True when the text (or pair) was longer than max_tokens and was cut.
+             */
+            truncated: boolean;
+        };
+        /**
          * PredictRequest
-         * @description Texts for a text model, or images for an image model, to classify with one model.
+         * @description Texts (or text pairs) for a text model, or images for an image model, to classify with one model.
          */
         PredictRequest: {
             /**
              * Inputs
-             * @description A text or a list of texts (text models), or an image {"image": "<base64 of the file>"} or a list of images (image models); up to the server's max_items.
+             * @description A text or a list of texts (text models), a text pair {"text": "...", "text_pair": "..."} or a list of pairs (models with `text_pair` true in GET /models), or an image {"image": "<base64 of the file>"} or a list of images (image models); up to the server's max_items.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
             inputs: string | string[] | components["schemas"]["ImageInput"] | components["schemas"]["ImageInput"][];
@@ -572,9 +686,14 @@ export interface components {
             model?: ("bbc-news-minilm" | "digits-vit") | null;
             /**
              * Top K
-             * @description Return only the k best labels in `scores`.
+             * @description Return only the k best labels in `scores` (classifiers; a regression model has none).
              */
             top_k?: number | null;
+            /**
+             * Threshold
+             * @description Multi-label models only: predict every label whose score reaches this, instead of each label's tuned threshold.
+             */
+            threshold?: number | null;
         };
         /** PredictResponse */
         PredictResponse: {
@@ -585,13 +704,13 @@ export interface components {
             model: string;
             /**
              * Predictions
-             * @description One per input, in the order sent.
+             * @description One per input, in the order sent: `Prediction` from a single-label model, `MultiLabelPrediction` (with `labels`) from a multi-label one, `RegressionPrediction` (with `value`) from a regression one (GET /models' `problem_type`).
              */
-            predictions: components["schemas"]["Prediction"][];
+            predictions: (components["schemas"]["Prediction"] | components["schemas"]["MultiLabelPrediction"] | components["schemas"]["RegressionPrediction"])[];
         };
         /**
          * Prediction
-         * @description The result for one input.
+         * @description The result for one input of a single-label classifier.
          */
         Prediction: {
             /**
@@ -625,6 +744,22 @@ export interface components {
             status: "ready";
             /** Models */
             models: string[];
+        };
+        /**
+         * RegressionPrediction
+         * @description The result for one input of a regression model.
+         */
+        RegressionPrediction: {
+            /**
+             * Value
+             * @description The predicted number, in the units of the training targets.
+             */
+            value: number;
+            /**
+             * Truncated
+             * @description True when the text (or pair) was longer than max_tokens and was cut.
+             */
+            truncated: boolean;
         };
         /**
          * RunWarning
@@ -675,6 +810,24 @@ export interface components {
              */
             request_timeout_s: number;
         };
+        /**
+         * TextPairInput
+         * @description Two texts a pair model reads together (similarity, entailment...), in the order it was trained on.
+         */
+        TextPairInput: {
+            /**
+             * Text
+             * @description The first text.
+             * @example A man is playing a guitar.
+             */
+            text: string;
+            /**
+             * Text Pair
+             * @description The second text.
+             * @example Someone plays an instrument.
+             */
+            text_pair: string;
+        };
         /** TokenPublic */
         TokenPublic: {
             /** Index */
@@ -692,8 +845,13 @@ export interface components {
              */
             special: boolean;
             /**
+             * Segment
+             * @description Which text the token is from: 0 `text` (the only one of a single text), 1 `text_pair`; null for special tokens.
+             */
+            segment: number | null;
+            /**
              * Start
-             * @description Character offset in the text (None for special tokens).
+             * @description Character offset in its text (`segment`; None for special tokens).
              */
             start: number | null;
             /** End */

@@ -8,25 +8,25 @@ from fastapi import APIRouter, Body, Response
 from starlette.concurrency import run_in_threadpool
 
 from tp.errors import InputError
+from tp.serving.answers import check_options, read_rows
 from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, Settings
 from tp.serving.api.multipart import form_schema
 from tp.serving.api.responses import BODY_ERRORS
 from tp.serving.batcher import Timing
 from tp.serving.images import decode_images, image_limits
-from tp.serving.inference import Scores, ranked_labels
+from tp.serving.prediction_schemas import PredictResponse
 from tp.serving.schemas import (
     EXAMPLE_IMAGE,
+    EXAMPLE_PAIR,
     EXAMPLE_TEXT,
     ExplainAnswer,
     ExplainRequest,
     ExplainResponse,
     ImageExplainResponse,
     ImageInput,
-    LabelScore,
-    Prediction,
     PredictRequest,
-    PredictResponse,
+    TextPairInput,
 )
 from tp.serving.settings import ServerSettings
 from tp.tasks import IMAGE
@@ -38,6 +38,10 @@ PREDICT_EXAMPLES: dict[str, Any] = {
     "several texts": {"summary": "Several texts, two best labels each", "value": {
         "inputs": [EXAMPLE_TEXT, "The striker scored twice as the champions won the derby 3-1."], "top_k": 2}},
     "named model": {"summary": "Choose a model by name", "value": {"inputs": EXAMPLE_TEXT, "model": "bbc-news-minilm"}},
+    "text pair": {"summary": "A text pair, for a pair model (`text_pair` true in GET /models)",
+                  "value": {"inputs": [EXAMPLE_PAIR], "model": "sts-b-minilm"}},
+    "multi-label threshold": {"summary": "A multi-label model, one threshold for every label",
+                              "value": {"inputs": EXAMPLE_TEXT, "model": "disaster-messages-minilm", "threshold": 0.3}},
     "one image": {"summary": "One image (base64) for an image model, three best labels",
                   "value": {"inputs": {"image": EXAMPLE_IMAGE}, "model": "digits-vit", "top_k": 3}},
 }
@@ -76,40 +80,52 @@ def timing_headers(response: Response, timing: Timing, tokens: int | None = None
         response.headers["x-compute-tokens"] = str(tokens)
 
 
-def to_prediction(labels: list[str], scores: Scores, top_k: int | None) -> Prediction:
-    ranked = ranked_labels(labels, scores.probabilities, top_k)
-    return Prediction(label=ranked[0][0], score=ranked[0][1], truncated=scores.truncated,
-                      scores=[LabelScore(label=label, score=score) for label, score in ranked])
+def pair_texts(pair: TextPairInput) -> tuple[str, str]:
+    return pair.text, pair.text_pair
 
 
-@router.post("/predict", summary="Classify texts or images", responses=BODY_ERRORS, openapi_extra=PREDICT_UPLOAD,
-             description="Per input: the label, its probability, every label's probability (best first) and "
-                         "whether the text was truncated to the model's token limit (false for images). "
-                         "Texts go to text models, images (`{\"image\": \"<base64>\"}`) to image models; "
-                         "the other kind is a 422. Concurrent requests share forward passes (micro-batching). "
-                         + UPLOADS)
+@router.post("/predict", summary="Classify texts, text pairs or images; or score them (regression)",
+             responses=BODY_ERRORS, openapi_extra=PREDICT_UPLOAD,
+             description="Per input, in the model's `problem_type` shape (GET /models): single-label, the label, "
+                         "its probability and every label's probability, best first (`Prediction`); multi-label, "
+                         "the labels whose sigmoid score reaches their threshold and every label's score and "
+                         "threshold (`MultiLabelPrediction`; `threshold` sets one for all labels); regression, "
+                         "the `value` (`RegressionPrediction`). Each says whether the text was truncated to the "
+                         "model's token limit (false for images). Texts go to text models, text pairs "
+                         "(`{\"text\": ..., \"text_pair\": ...}`) to pair models, images "
+                         "(`{\"image\": \"<base64>\"}`) to image models; another kind is a 422. Concurrent "
+                         "requests share forward passes (micro-batching). " + UPLOADS)
 async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
                   registry: Registry, settings: Settings, response: Response) -> PredictResponse:
     items = request.items
     settings.check_items(items)
-    images = isinstance(items[0], ImageInput)
-    registry.get(request.model).check_kind(images)  # before any decoding: a quick 422 for the wrong kind
+    images, pairs = isinstance(items[0], ImageInput), isinstance(items[0], TextPairInput)
+    model = registry.get(request.model)
+    model.check_kind(images, pairs)  # before any decoding: a quick 422 for the wrong kind
+    check_options(model.name, model.problem, request.threshold, request.top_k)
     timing = Timing()
     if images:
         served, scores = await registry.classify(request.model, await images_of(items, settings), True, timing)
+    elif pairs:
+        settings.check_texts([text for pair in items for text in pair_texts(pair)])
+        served, scores = await registry.classify(request.model, [pair_texts(pair) for pair in items], timing=timing,
+                                                 pairs=True)
     else:
         settings.check_texts(items)
         served, scores = await registry.classify(request.model, items, timing=timing)
     timing_headers(response, timing, sum(row.tokens for row in scores))
-    return PredictResponse(model=served.name,
-                           predictions=[to_prediction(served.labels, row, request.top_k) for row in scores])
+    return PredictResponse(model=served.name, predictions=read_rows(scores, served.labels, served.problem,
+                                                                    served.thresholds, request.threshold,
+                                                                    request.top_k))
 
 
-@router.post("/explain", summary="Behind the pipeline: logits, softmax, and token attributions or an image heatmap",
+@router.post("/explain", summary="Behind the pipeline: logits, scores, and token attributions or an image heatmap",
              responses=BODY_ERRORS, openapi_extra=EXPLAIN_UPLOAD,
              description="Texts: the tokens the model sees (ids, special tokens marked, character offsets), "
-                         "its logits, the softmax probabilities, id2label, and how much each token pushed the "
-                         "explained label's logit (`task`: text-classification). Images: the logits, "
+                         "its logits, the probabilities (softmax; multi-label: sigmoid), id2label, and how much "
+                         "each token pushed the explained label's logit (`target`; regression: the value) "
+                         "(`task`: text-classification). A text pair's tokens say which text each is from "
+                         "(`segment`). Images: the logits, "
                          "probabilities, id2label and a heatmap of the pixels that pushed it, alone and over "
                          "the resized input, as base64 PNGs (`task`: image-classification). An image also "
                          "goes as `multipart/form-data`: one file part named `files`, optional form fields "
@@ -117,8 +133,8 @@ async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDI
 async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLAIN_EXAMPLES)],
                   registry: Registry, settings: Settings, response: Response) -> ExplainAnswer:
     served = registry.get(request.model)
-    images = isinstance(request.inputs, ImageInput)
-    served.check_kind(images)
+    images, pairs = isinstance(request.inputs, ImageInput), isinstance(request.inputs, TextPairInput)
+    served.check_kind(images, pairs)
     methods = served.task_spec.explain_methods
     if request.method is not None and request.method not in methods:
         raise InputError(f"`method` {request.method!r} is for {'texts' if images else 'images'}: "
@@ -128,7 +144,8 @@ async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLA
         result = await served.explain(image, request.method, request.steps, request.target, timing := Timing())
         timing_headers(response, timing)
         return ImageExplainResponse(model=served.name, **result)
-    settings.check_texts([request.inputs])
-    result = await served.explain(request.inputs, request.method, request.steps, request.target, timing := Timing())
+    item = pair_texts(request.inputs) if pairs else request.inputs
+    settings.check_texts(list(item) if pairs else [item])
+    result = await served.explain(item, request.method, request.steps, request.target, timing := Timing())
     timing_headers(response, timing)
     return ExplainResponse(model=served.name, **result)

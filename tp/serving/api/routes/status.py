@@ -10,11 +10,11 @@ from tp.serving.api.constants import API_PREFIX
 from tp.serving.api.deps import Registry, Settings, TelemetryDep
 from tp.serving.api.responses import ERRORS
 from tp.serving.errors import NotReadyError
-from tp.serving.schemas import (
+from tp.serving.model_schemas import (
     BaselinePublic,
-    ErrorPublic,
     HealthResponse,
     ImageExample,
+    MainMetric,
     ModelLimits,
     ModelPublic,
     ModelsResponse,
@@ -22,6 +22,7 @@ from tp.serving.schemas import (
     RunWarning,
     ServerLimits,
 )
+from tp.serving.schemas import ErrorPublic
 from tp.serving.served import ServedModel
 
 router = APIRouter(prefix=API_PREFIX, tags=["status"])  # open: probes need no key
@@ -60,21 +61,43 @@ def model_limits(served: ServedModel, settings: Settings) -> ModelLimits:
     return ModelLimits(**common, max_chars=settings.max_chars, max_tokens=served.max_tokens)
 
 
+def predicted(value: Any) -> str | None:
+    """What a baseline always predicts, as text: a label, a label set (multi-label) or a value (regression)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "no label"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def baseline_public(name: str, scores: dict[str, Any]) -> BaselinePublic:
-    """A baseline of the run's metrics.json (the registry checked its numbers); a run without descriptions
+    """A baseline of the run's metrics.json (the registry checked it has numbers); a run without descriptions
     gets tp's own."""
     from tp.evaluation.baselines import DESCRIPTIONS
 
-    predicts = scores.get("predicts")
-    return BaselinePublic(accuracy=scores["accuracy"], macro_f1=scores["macro_f1"],
+    numbers = {key: float(value) for key, value in scores.items() if key != "predicts"
+               and isinstance(value, int | float) and not isinstance(value, bool)}
+    return BaselinePublic(accuracy=numbers.get("accuracy"), macro_f1=numbers.get("macro_f1"), scores=numbers,
                           description=str(scores.get("description") or DESCRIPTIONS.get(name, name)),
-                          predicts=None if predicts is None else str(predicts))
+                          predicts=predicted(scores.get("predicts")))
+
+
+def main_metric(served: ServedModel) -> MainMetric | None:
+    """The test score of the model's problem (macro-F1, micro-F1 or RMSE), when its metrics have it."""
+    problem = served.problem
+    name = f"test_{problem.main_metric}"
+    if name not in served.metrics:
+        return None
+    return MainMetric(name=name, value=served.metrics[name], greater_is_better=problem.greater_is_better)
 
 
 def model_public(served: ServedModel, settings: Settings, default: bool) -> ModelPublic:
     data = served.info.get("data") or {}
+    thresholds = served.thresholds if served.problem.name == "multi_label_classification" else None
     return ModelPublic(
         name=served.name, task=served.task, default=default, labels=served.labels,
+        problem_type=served.problem.name, text_pair=served.pairs, main_metric=main_metric(served),
+        thresholds=dict(zip(served.labels, thresholds, strict=True)) if thresholds else None,
         base_model=served.info.get("base_model"), dataset=data.get("source"), metrics=served.metrics,
         device=served.device, quantized=served.quantized, runtime=served.runtime,
         variant=(served.info.get("variant") or {}).get("name"), variant_reason=served.variant_reason,
