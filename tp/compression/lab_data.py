@@ -2,7 +2,9 @@
 
 A text run's splits hold texts; an image run's hold image items (`tp.image_data.open_image` opens them).
 The test split is opened once, since every variant classifies it several times; train and validation
-items are opened a batch at a time (head importance, recovery fine-tuning).
+items are opened a batch at a time (head importance, recovery fine-tuning). A pair run's inputs are
+(text, text_pair) tuples; its targets are what the model's loss takes: label indices, multi-hot rows in the
+model's label order (multi-label) or numbers (regression). `scorer` scores outputs the problem's way.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from tp.compression.gate_metric import Scorer, scorer_of
 from tp.compression.variants import is_variant_folder
 from tp.data.prepare import prepare_data
 from tp.errors import ConfigError, DataError
-from tp.evaluation.evaluate import map_labels, recorded_data_config
+from tp.evaluation.evaluate import recorded_data_config, split_inputs, split_targets
 from tp.models.classifier import TextClassifier
 from tp.models.image_classifier import ImageClassifier
 from tp.models.loading import load_classifier
@@ -24,11 +27,11 @@ from tp.models.loading import load_classifier
 
 @dataclass
 class LabData:
-    """The run's baseline classifier and its recorded splits, labels already in model indices."""
+    """The run's baseline classifier and its recorded splits, targets already in the model's terms."""
 
     run_dir: Path
     classifier: TextClassifier | ImageClassifier
-    splits: dict[str, tuple[list[Any], list[int]]]  # texts, or image items (the test split: opened images)
+    splits: dict[str, tuple[list[Any], list[Any]]]  # texts, pairs or image items (the test split: opened images)
     same_split_as_training: bool | None
     baseline_folder: Path | None = None  # the fp32 model saved like a variant (bnb-8bit loads from it)
     built: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)  # label -> (student, details)
@@ -37,6 +40,11 @@ class LabData:
     @property
     def is_image(self) -> bool:
         return self.classifier.spec.is_image
+
+    @property
+    def scorer(self) -> Scorer:
+        """Scores outputs the run's problem's way (the gate's metric among them)."""
+        return scorer_of(self.classifier)
 
     @property
     def preprocessor(self) -> Any:
@@ -60,7 +68,7 @@ class LabData:
                 for i in range(0, len(items), batch_size)]
 
 
-def spread(split: tuple[list[Any], list[int]], count: int | None) -> tuple[list[Any], list[int]]:
+def spread(split: tuple[list[Any], list[Any]], count: int | None) -> tuple[list[Any], list[Any]]:
     """`count` examples spread evenly over a split: splits are ordered by class, so the first N are one class."""
     texts, labels = split
     if count is None or count >= len(texts):
@@ -82,9 +90,9 @@ def load_lab_data(run_dir: Path, limit: int | None = None) -> LabData:
     if prepared.task != classifier.task:
         raise DataError(f"{run_dir} holds a {classifier.task} model but its recorded data makes "
                         f"{prepared.task} splits: the lab needs the data the run was trained on.")
-    key = prepared.inputs
-    to_model = map_labels(prepared.labels, classifier.labels)
-    splits = {name: (split[key], [to_model[y] for y in split["label"]]) for name, split in prepared.splits.items()}
+    splits = {name: (split_inputs(split, prepared.inputs),
+                     split_targets(split["label"], prepared.labels, classifier.labels, prepared.problem))
+              for name, split in prepared.splits.items()}
     splits["test"] = spread(splits["test"], limit)
     expected = classifier.info.get("data", {}).get("test_fingerprint")
     same = expected == prepared.record["test_fingerprint"] if expected else None

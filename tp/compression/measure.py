@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from tp.evaluation.metrics import classification_metrics
 from tp.models.classifier import TextClassifier
 from tp.models.image_classifier import ImageClassifier
 
@@ -49,12 +48,17 @@ Classifier = TextClassifier | ImageClassifier
 
 
 def _length(item: Any) -> int:
+    if isinstance(item, tuple):  # a text pair
+        return sum(map(len, item))
     return len(item) if isinstance(item, str) else 0  # images: one size after preprocessing; order kept
 
 
-def evaluate_interleaved(classifiers: dict[str, Classifier], texts: list[Any], labels: list[int],
+def evaluate_interleaved(classifiers: dict[str, Classifier], texts: list[Any], labels: list[Any],
                          batch_size: int = 32) -> dict[str, dict[str, Any]]:
-    """Accuracy, macro-F1 and inputs/s at `batch_size` for every classifier on the same batches (texts or images)."""
+    """The problem's metrics (accuracy and macro-F1 for one label; micro-F1...; RMSE...: gate_metric.Scorer) and
+    inputs/s at `batch_size` for every classifier on the same batches (texts, pairs or images)."""
+    from tp.compression.gate_metric import scorer_of
+
     order = sorted(range(len(texts)), key=lambda i: _length(texts[i]))  # similar lengths batch together
     names = list(classifiers)
     logits = {name: np.zeros((len(texts), len(classifiers[name].labels)), dtype=np.float32) for name in names}
@@ -68,10 +72,10 @@ def evaluate_interleaved(classifiers: dict[str, Classifier], texts: list[Any], l
             seconds[name] += time.perf_counter() - began
     results = {}
     for name in names:
-        metrics = classification_metrics(labels, logits[name].argmax(-1).tolist(), classifiers[name].labels)
-        results[name] = {"accuracy": metrics["test_accuracy"], "macro_f1": metrics["test_macro_f1"],
-                         "test_size": len(texts), "throughput_texts_per_s": round(len(texts) / seconds[name], 2),
-                         "confusion_matrix": metrics["test_confusion_matrix"]}
+        metrics = scorer_of(classifiers[name]).measurements(labels, logits[name])
+        tables = {key: metrics.pop(key) for key in ("confusion_matrix", "per_class") if key in metrics}
+        results[name] = {**metrics, "test_size": len(texts),
+                         "throughput_texts_per_s": round(len(texts) / seconds[name], 2), **tables}
     return results
 
 
@@ -95,8 +99,8 @@ def latency_interleaved(classifiers: dict[str, Classifier], texts: list[Any],
 
 
 def write_probe_inputs(inputs: list[Any], folder: Path) -> Path:
-    """What the memory probe classifies: texts as `texts.json`, PIL images as PNG files in `images/`."""
-    if inputs and not isinstance(inputs[0], str):
+    """What the memory probe classifies: texts (or pairs) as `texts.json`, PIL images as PNG files in `images/`."""
+    if inputs and not isinstance(inputs[0], str | tuple):  # texts and text pairs go to JSON
         images = Path(folder) / "images"
         images.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(inputs):
@@ -178,7 +182,7 @@ def probe(folder: str, texts_file: str) -> None:
         import PIL.Image  # noqa: F401  (part of an image run's floor)
     runtime = _proc_status_bytes("VmRSS")
     classifier = load_variant(folder, force=True)  # measured whatever its verdict
-    texts = read_probe_inputs(Path(texts_file))
+    texts = classifier.open(read_probe_inputs(Path(texts_file)))  # JSON lists back to a pair model's tuples
     classifier.predict_logits(texts[:1])  # touches every weight: memory-mapped files are resident only once read
     gc.collect()  # what loading needed only briefly (a float skeleton, file buffers) is gone
     _return_freed_memory()

@@ -1,8 +1,8 @@
 """The gate that searches, for `onnx-int8`: leave ONNX Runtime's most sensitive nodes out of int8.
 
 The same steps as tp.compression.search (Intel Neural Compressor's accuracy-aware tuning), on the ONNX graph:
-quantize every MatMul and embedding Gather whose weight is a constant; if the validation accuracy drops more
-than `max_drop` points below the model it quantizes (in fp32), rank those nodes by the KL divergence of the
+quantize every MatMul and embedding Gather whose weight is a constant; if the validation score (the gate's
+metric) drops more than `max_drop` below the model it quantizes (in fp32), rank those nodes by the divergence of the
 predictions each alone in int8 causes, then exclude the 1, 2, 4... most sensitive ones from quantization
 (`nodes_to_exclude`: they run in fp32, their neighbours stay int8) until it passes or the trial budget runs out.
 Dynamic quantization leaves LayerNorm, GELU, softmax and the residual Adds in fp32 already: only nodes with
@@ -19,7 +19,8 @@ from typing import Any
 import torch
 
 from tp.compression.distill import Encode, logits_of
-from tp.compression.search import accuracy, search
+from tp.compression.gate_metric import Scorer
+from tp.compression.search import ONE_LABEL, accuracy, search
 
 OP_TYPES = ("MatMul", "Gather")  # what tp's onnx-int8 quantizes in a plain (unfused) export
 
@@ -49,26 +50,25 @@ def _logits(path: Path, encode: Encode, inputs: list[Any], threads: int | None) 
 
 
 def onnx_sensitivities(fp32: Path, encode: Encode, inputs: list[Any], scratch: Path,
-                       threads: int | None = None) -> list[tuple[str, float]]:
-    """Every quantizable node with the KL divergence its int8 version alone causes, most sensitive first."""
+                       threads: int | None = None, scorer: Scorer = ONE_LABEL) -> list[tuple[str, float]]:
+    """Every quantizable node with the divergence its int8 version alone causes, most sensitive first."""
     from tp.compression.onnx_export import quantize_onnx
 
-    reference = torch.log_softmax(_logits(fp32, encode, inputs, threads), -1)
+    reference = _logits(fp32, encode, inputs, threads)
     scores = []
     for name in quantizable_nodes(fp32):
         alone = scratch / "alone.onnx"
         quantize_onnx(fp32, alone, only=[name])
-        changed = torch.log_softmax(_logits(alone, encode, inputs, threads), -1)
-        kl = torch.nn.functional.kl_div(changed, reference, log_target=True, reduction="batchmean")
-        scores.append((name, float(kl)))
+        scores.append((name, scorer.divergence(_logits(alone, encode, inputs, threads), reference)))
     return sorted(scores, key=lambda item: item[1], reverse=True)
 
 
-def searched_onnx_int8(source: torch.nn.Module, encode: Encode, validation: tuple[list[Any], list[int]],
+def searched_onnx_int8(source: torch.nn.Module, encode: Encode, validation: tuple[list[Any], list[Any]],
                        max_drop: float, trials: int, sensitivity_inputs: int = 32,
-                       threads: int | None = None) -> Callable[[Path, Path], dict[str, Any]]:
+                       threads: int | None = None,
+                       scorer: Scorer = ONE_LABEL) -> Callable[[Path, Path], dict[str, Any]]:
     """A quantizer for build_onnx_int8: (fp32 graph, int8 target) -> the search's record; what it writes to
-    the target is the trial the search settles on (the first that passes, else the most accurate)."""
+    the target is the trial the search settles on (the first that passes, else the one that lost least)."""
     from tp.compression.lab_data import spread
     from tp.compression.onnx_export import quantize_onnx
 
@@ -79,13 +79,13 @@ def searched_onnx_int8(source: torch.nn.Module, encode: Encode, validation: tupl
             def score(keep: list[str]) -> float:
                 trial = scratch / "trial.onnx"
                 quantize_onnx(fp32, trial, exclude=keep)
-                predicted = _logits(trial, encode, validation[0], threads).argmax(-1)
-                return float((predicted == torch.tensor(validation[1])).float().mean())
+                return scorer.value(validation[1], _logits(trial, encode, validation[0], threads).numpy())
 
             def rank() -> list[tuple[str, float]]:
-                return onnx_sensitivities(fp32, encode, spread(validation, sensitivity_inputs)[0], scratch, threads)
+                return onnx_sensitivities(fp32, encode, spread(validation, sensitivity_inputs)[0], scratch, threads,
+                                          scorer)
 
-            record = search(rank, score, accuracy(source, encode, *validation), max_drop, trials)
+            record = search(rank, score, accuracy(source, encode, *validation, scorer), max_drop, trials, scorer)
         quantize_onnx(fp32, target, exclude=record["keep"])
         return {"search": record, "fp32_nodes": record["keep"]}
 

@@ -35,6 +35,7 @@ from tp.errors import ConfigError, TpError
 from tp.evaluation.metrics import cpu_name
 from tp.evaluation.skill_check import warning_lines
 from tp.files import publish_folder
+from tp.tasks import SINGLE_LABEL
 
 BASELINE = "fp32"
 
@@ -58,7 +59,7 @@ def build_int8(spec: MethodSpec, lab: LabData, folder: Path, config: Compression
         from tp.compression.search import searched_int8
 
         model, details["search"] = searched_int8(source, lab.encode, lab.splits["validation"], config.max_drop,
-                                                 config.search_trials)
+                                                 config.search_trials, scorer=lab.scorer)
         details["fp32_layers"] = list(getattr(model.config, "tp_fp32_layers", None) or [])
     else:
         model = quantize_model(copy.deepcopy(source))
@@ -104,14 +105,16 @@ def build_magnitude(spec: MethodSpec, lab: LabData, folder: Path, config: Compre
 def build_onnx(spec: MethodSpec, lab: LabData, folder: Path, config: CompressionConfig, source: Any) -> dict:
     from tp.compression.onnx_export import build_onnx_int8
 
-    inputs = lab.open(lab.splits["validation"][0][:4])
+    # the export's parity check tokenizes single texts: a pair run's is checked on each pair's first text (the
+    # graph takes token_type_ids all the same; the search and the gate then score it on the pairs themselves)
+    inputs = [item[0] if isinstance(item, tuple) else item for item in lab.open(lab.splits["validation"][0][:4])]
     max_length = None if lab.is_image else spec.max_length or lab.classifier.max_length
     quantize = None
     if config.search_trials and lab.splits["validation"][0]:
         from tp.compression.onnx_search import searched_onnx_int8
 
         quantize = searched_onnx_int8(source, lab.encode, lab.splits["validation"], config.max_drop,
-                                      config.search_trials, threads=config.threads)
+                                      config.search_trials, threads=config.threads, scorer=lab.scorer)
     details = build_onnx_int8(source, lab.preprocessor, folder, inputs, max_length, quantize=quantize)
     return {**parameter_count(source), "weights_files": details.pop("weights_files"), "details": details}
 
@@ -141,6 +144,16 @@ BUILDERS: dict[str, Callable[[MethodSpec, LabData, Path, CompressionConfig, Any]
 }
 
 
+def _check_problem(spec: MethodSpec, lab: LabData) -> None:
+    """Students learn from one label per text (cross-entropy, soft targets, macro-F1 early stopping)."""
+    students = [stage.own_label for stage in spec.stages if stage.method in ("distill", "prune-layers")]
+    problem = lab.scorer.problem
+    if students and problem.name != SINGLE_LABEL.name:
+        raise ConfigError(f"`{spec.label}`: {students[0]} trains a student on one label per text; "
+                          f"{lab.run_dir.name} is a {problem.name.replace('_', ' ')} run. Use int8-dynamic, "
+                          "onnx-int8, prune-heads, prune-magnitude or max-length for it.")
+
+
 def _check_length(spec: MethodSpec, lab: LabData) -> None:
     if spec.max_length is None:
         return
@@ -159,6 +172,7 @@ def _fresh(folder: Path) -> Path:
 
 def build_variant(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
     """Build one variant into `variants/<name>.partial/` and write its variant.json (status unmeasured)."""
+    _check_problem(spec, lab)
     _check_length(spec, lab)
     folder = _fresh(lab.run_dir / "variants" / f"{spec.name}.partial")
     log(f"building {spec.label} ...")
@@ -275,18 +289,19 @@ def optimize_run(run_dir: str | Path, config: CompressionConfig | None = None,
                 log(f"{spec.label} failed: {error}")
         environment = _environment(lab, config)
         results = _measure(folders, lab, config, log)
-        base_accuracy = results[BASELINE]["accuracy"]
+        metric = lab.scorer.metric  # accuracy, micro-F1 or RMSE (tp.compression.gate_metric)
         for name, folder in folders.items():
             if name == BASELINE:
                 continue
-            verdict = gate(base_accuracy, results[name]["accuracy"], config.max_drop)
+            verdict = gate(results[BASELINE][metric.key], results[name][metric.key], config.max_drop, metric)
             records[name] = record_verdict(folder, verdict, results[name])
             publish_folder(folder, run_dir / "variants" / name, overwrite=config.overwrite)
         records[BASELINE] = {**json.loads((baseline / "variant.json").read_text()), "measurements": results[BASELINE]}
     finally:
         shutil.rmtree(baseline, ignore_errors=True)
     environment["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = {"run": str(run_dir), "max_drop_points": config.max_drop, "environment": environment,
+    summary = {"run": str(run_dir), "max_drop_points": config.max_drop, "problem_type": lab.scorer.problem.name,
+               "gate_metric": lab.scorer.metric.key, "environment": environment,
                "variants": records, "failures": failures, "reused": reused, "run_warnings": run_warnings}
     write_reports(run_dir, summary)
     return summary

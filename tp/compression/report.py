@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tp.compression.gate_metric import GateMetric, metric_named
 from tp.compression.report_plot import frontier, plot_compression
 from tp.files import write_json
 from tp.tasks import IMAGE
@@ -51,8 +52,21 @@ def input_noun(summary: dict[str, Any]) -> str:
     return "images" if is_image_summary(summary) else "texts"
 
 
+def summary_metric(summary: dict[str, Any]) -> GateMetric:
+    """What the summary's gate compared: accuracy, micro-F1 or RMSE."""
+    return metric_named(summary.get("gate_metric"))
+
+
+def _delta(metric: GateMetric, baseline: float, value: float) -> float:
+    """The change shown against fp32: points gained (negative: lost), or % more error for RMSE."""
+    drop = metric.drop(baseline, value)
+    return drop if metric.relative else 0.0 - drop
+
+
 def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row a model, baseline first, with the deltas against it."""
+    """One row a model, baseline first, with the deltas against it; `score` is the gate's metric, `better` the
+    same oriented so that more is better (RMSE negated), `delta` its change against fp32 in the gate's unit."""
+    metric = summary_metric(summary)
     records = summary["variants"]
     base = records["fp32"]["measurements"]
     base_params = records["fp32"]["parameters"]
@@ -65,8 +79,11 @@ def rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "status": record.get("status", "baseline") if name != "fp32" else "baseline",
             "sparsity": 1 - record["nonzero_parameters"] / base_params, "parameters": record["parameters"],
             "size_mb": m["size_bytes"] / 1e6, "size_ratio": m["size_bytes"] / base["size_bytes"],
-            "accuracy": m["accuracy"], "accuracy_delta_points": (m["accuracy"] - base["accuracy"]) * 100,
-            "macro_f1": m["macro_f1"], "latency_p50_ms": m["latency_p50_ms"], "latency_p95_ms": m["latency_p95_ms"],
+            "metric": metric.key, "score": m[metric.key],
+            "better": -m[metric.key] if metric.relative else m[metric.key],
+            "delta": _delta(metric, base[metric.key], m[metric.key]),
+            "secondary": m.get(metric.secondary), "latency_p50_ms": m["latency_p50_ms"],
+            "latency_p95_ms": m["latency_p95_ms"],
             "latency_ratio": m["latency_p50_ms"] / base["latency_p50_ms"],
             "throughput": m["throughput_texts_per_s"], "throughput_ratio": m["throughput_texts_per_s"] / base[
                 "throughput_texts_per_s"],
@@ -80,14 +97,24 @@ def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 
 
+SECONDARY_TITLES = {"macro_f1": "macro-F1", "pearson": "Pearson"}
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def markdown_table(table: list[dict[str, Any]], full: bool = True, inputs: str = "texts") -> str:
-    """The seed's table (method, sparsity, size, accuracy, latency) plus status and deltas against fp32."""
+    """The seed's table (method, sparsity, size, accuracy, latency) plus status and deltas against fp32; the
+    accuracy columns are the gate's metric's (micro-F1 for multi-label, RMSE and its growth for regression)."""
+    metric = metric_named(table[0].get("metric"))
+    delta = f"{metric.title} growth (%)" if metric.relative else f"Δ {metric.title} (points)"
     if full:
-        head = ("| method | status | sparsity | parameters | size MB | size vs fp32 | accuracy | Δ accuracy (points) "
-                f"| macro-F1 | latency p50 ms | latency p95 ms | p50 vs fp32 | {inputs}/s at batch 32 | RSS loaded MB "
-                "| peak RSS MB |")
+        head = (f"| method | status | sparsity | parameters | size MB | size vs fp32 | {metric.title} | {delta} "
+                f"| {SECONDARY_TITLES[metric.secondary]} | latency p50 ms | latency p95 ms | p50 vs fp32 "
+                f"| {inputs}/s at batch 32 | RSS loaded MB | peak RSS MB |")
     else:
-        head = ("| method | status | size MB | size vs fp32 | accuracy | Δ accuracy (points) | latency p50 ms "
+        head = (f"| method | status | size MB | size vs fp32 | {metric.title} | {delta} | latency p50 ms "
                 "| p50 vs fp32 |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in table:
@@ -95,13 +122,13 @@ def markdown_table(table: list[dict[str, Any]], full: bool = True, inputs: str =
         common = [r["label"], status]
         if full:
             cells = common + [f"{r['sparsity']:.1%}", f"{r['parameters']:,}", f"{r['size_mb']:.1f}",
-                              f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}", f"{r['accuracy_delta_points']:+.2f}",
-                              f"{r['macro_f1']:.4f}", f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}",
+                              f"{r['size_ratio']:.2f}x", metric.show(r["score"]), f"{r['delta']:+.2f}",
+                              _number(r["secondary"]), f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}",
                               f"{r['latency_ratio']:.2f}x", f"{r['throughput']:.1f}", _mb(r["loaded_rss_mb"]),
                               _mb(r["peak_rss_mb"])]
         else:
-            cells = common + [f"{r['size_mb']:.1f}", f"{r['size_ratio']:.2f}x", f"{r['accuracy']:.2%}",
-                              f"{r['accuracy_delta_points']:+.2f}", f"{r['latency_p50_ms']:.1f}",
+            cells = common + [f"{r['size_mb']:.1f}", f"{r['size_ratio']:.2f}x", metric.show(r["score"]),
+                              f"{r['delta']:+.2f}", f"{r['latency_p50_ms']:.1f}",
                               f"{r['latency_ratio']:.2f}x"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -131,7 +158,7 @@ def _how_measured_images(summary: dict[str, Any]) -> str:
             "has classified one image (so that memory-mapped weights are resident; freed memory handed back to the "
             f"OS first), with the libraries its loader needs{floor}; and its peak RSS after it classified 32 images "
             "(PNG files) in one batch (activations included). "
-            f"The gate rejects a variant that loses more than {_count(summary['max_drop_points'], 'accuracy point')}. "
+            f"The gate rejects a variant that {summary_metric(summary).rule(summary['max_drop_points'])}. "
             "Ratios below 1.00x mean smaller or faster than fp32.")
 
 
@@ -155,7 +182,7 @@ def _how_measured(summary: dict[str, Any]) -> str:
             "memory-mapped weights are resident; freed memory handed back to the OS first), with the libraries "
             f"its loader needs{floor}; and its peak RSS after it classified 32 texts in one batch (activations "
             "included). "
-            f"The gate rejects a variant that loses more than {_count(summary['max_drop_points'], 'accuracy point')}. "
+            f"The gate rejects a variant that {summary_metric(summary).rule(summary['max_drop_points'])}. "
             "Ratios below 1.00x mean smaller or faster than fp32.")
 
 
@@ -204,20 +231,26 @@ def _student_line(record: dict[str, Any]) -> str:
 
 def _search_line(record: dict[str, Any]) -> str:
     search = record["details"]["search"]
+    metric = metric_named(search.get("metric"))
     first, trials = search["trials"][0], search["trials"][1:]
-    tried = ", ".join(f"{t['fp32_layers']} ({t['validation_accuracy']:.2%})" for t in trials)
-    verdict = "passed" if search["passed"] else "none passed, so the most accurate trial was kept"
-    return (f"\n- `{record['label']}`: all in int8, it lost {first['drop_points']:g} points on the validation split "
-            f"(against {search['validation_baseline']:.2%} for the model it quantizes, in fp32), so the search "
-            f"kept the most sensitive {'graph nodes' if record['method'] == 'onnx-int8' else 'Linear layers'} in fp32 "
-            f"(ranked by the KL divergence each alone in int8 causes; most sensitive: "
-            f"`{search['most_sensitive'][0][0]}`): {tried} kept, validation accuracy in brackets; {verdict}. "
+    tried = ", ".join(f"{t['fp32_layers']} ({metric.show(t[f'validation_{metric.key}'])})" for t in trials)
+    verdict = "passed" if search["passed"] else "none passed, so the trial that lost least was kept"
+    lost = f"its {metric.title} grew {first['drop_points']:g}%" if metric.relative else \
+        f"it lost {first['drop_points']:g} points"
+    how = "KL divergence" if metric.key == "accuracy" else "change of the outputs"
+    return (f"\n- `{record['label']}`: all in int8, {lost} on the validation split "
+            f"(against {metric.show(search['validation_baseline'])} for the model it quantizes, in fp32), so the "
+            f"search kept the most sensitive {'graph nodes' if record['method'] == 'onnx-int8' else 'Linear layers'} "
+            f"in fp32 (ranked by the {how} each alone in int8 causes; most sensitive: "
+            f"`{search['most_sensitive'][0][0]}`): {tried} kept, validation {metric.title} in brackets; {verdict}. "
             f"The variant keeps {len(search['keep'])} in fp32 and is gated on the test split like the others.")
 
 
 def frontier_sentence(table: list[dict[str, Any]]) -> str:
     names = ", ".join(f"`{table[i]['label']}`" for i in frontier(table))
-    return (f"On the accuracy-speed frontier (no other model is at least as accurate and faster at batch 32): "
+    title = metric_named(table[0].get("metric")).title
+    good = "as accurate" if title == "accuracy" else f"as good in {title}"
+    return (f"On the {title}-speed frontier (no other model is at least {good} and faster at batch 32): "
             f"{names}. The middle plot draws it.")
 
 
@@ -248,7 +281,8 @@ def write_reports(run_dir: Path, summary: dict[str, Any]) -> None:
     reports = Path(run_dir) / "reports"
     write_json(reports / "compression.json", summary)
     (reports / "compression.md").write_text(compression_markdown(summary), encoding="utf-8")
-    plot_compression(rows(summary), reports / "compression.png", summary["max_drop_points"])
+    plot_compression(rows(summary), reports / "compression.png", summary["max_drop_points"],
+                     summary_metric(summary))
     readme = Path(run_dir) / "README.md"
     if readme.is_file():
         update_card(readme, card_section(summary))

@@ -5,8 +5,9 @@ verdict), `tp.json` (the run's labels and max length), the tokenizer (or, for an
 processor), and the weights in the method's format (safetensors, or model.onnx). Only safetensors and ONNX
 are written: nothing is pickled.
 
-The gate: a variant that loses more than `max_drop` accuracy points against the fp32 baseline, measured
-in the same run on the same test texts, is `rejected`. `load_variant` then raises RejectedVariantError
+The gate: a variant that loses more than `max_drop` against the fp32 baseline, measured in the same run on
+the same test texts, is `rejected`: accuracy points for one label per text, micro-F1 points for multi-label,
+RMSE growth in % for regression (tp.compression.gate_metric). `load_variant` then raises RejectedVariantError
 unless `force=True`; the app and the push script call it (or `check_variant`) for exactly that.
 """
 
@@ -17,11 +18,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tp.compression.gate_metric import ACCURACY, GateMetric
 from tp.errors import ModelSourceError, RejectedVariantError
 from tp.files import write_json
 from tp.models.classifier import RUN_FILE, TextClassifier
 from tp.models.image_classifier import ImageClassifier
-from tp.tasks import IMAGE
+from tp.tasks import IMAGE, SINGLE_LABEL
 
 VARIANT_FILE = "variant.json"
 FORMAT = "tp-variant/1"
@@ -61,11 +63,25 @@ def write_variant(folder: Path, record: dict[str, Any], run_info: dict[str, Any]
     preprocessor.save_pretrained(folder)
 
 
-def gate(baseline_accuracy: float, accuracy: float, max_drop: float) -> dict[str, Any]:
-    """The verdict: accepted when the accuracy drop is at most `max_drop` points."""
-    drop = round((baseline_accuracy - accuracy) * 100, 2)
-    return {"status": "accepted" if drop <= max_drop else "rejected", "accuracy_drop_points": drop,
-            "max_drop_points": max_drop, "baseline_accuracy": baseline_accuracy, "accuracy": accuracy}
+def gate(baseline: float, value: float, max_drop: float, metric: GateMetric = ACCURACY) -> dict[str, Any]:
+    """The verdict: accepted when `value` is at most `max_drop` worse than `baseline` (metric.drop's rule)."""
+    drop = metric.drop(baseline, value)
+    verdict = {"status": "accepted" if drop <= max_drop else "rejected", "metric": metric.key, "drop": drop,
+               "drop_unit": metric.unit, "max_drop": max_drop, "baseline": baseline, "value": value}
+    if metric is ACCURACY:  # the names a verdict has always had: serving, publishing and older variants read them
+        verdict.update(accuracy_drop_points=drop, max_drop_points=max_drop, baseline_accuracy=baseline,
+                       accuracy=value)
+    return verdict
+
+
+def verdict_words(verdict: dict[str, Any]) -> str:
+    """`it lost 2.5 accuracy points (the gate allows 1)`, or its RMSE/micro-F1 kin."""
+    drop = verdict.get("drop", verdict.get("accuracy_drop_points"))
+    allowed = verdict.get("max_drop", verdict.get("max_drop_points"))
+    metric = verdict.get("metric", "accuracy").replace("_", "-")
+    if verdict.get("drop_unit") == "%":
+        return f"its {metric.upper()} grew {drop:g}% (the gate allows {allowed:g}%)"
+    return f"it lost {drop:g} {metric} points (the gate allows {allowed:g})"
 
 
 def record_verdict(folder: Path, verdict: dict[str, Any], measurements: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +97,8 @@ def check_variant(folder: str | Path, force: bool = False) -> dict[str, Any]:
     record = read_variant(folder)
     if record.get("status") != "accepted" and not force:
         verdict = record.get("gate") or {}
-        why = (f"it lost {verdict['accuracy_drop_points']:g} accuracy points (the gate allows "
-               f"{verdict['max_drop_points']:g})" if record.get("status") == "rejected"
-               else "it was never measured against its baseline")
+        why = verdict_words(verdict) if record.get("status") == "rejected" else \
+            "it was never measured against its baseline"
         raise RejectedVariantError(f"Variant {record['name']} at {folder} is {record.get('status')}: {why}. "
                                    "Serve or publish it anyway only with force (e.g. --force).")
     return record
@@ -110,5 +125,7 @@ def load_variant(folder: str | Path, force: bool = False) -> TextClassifier | Im
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    problem_type = info.get("problem_type") or getattr(getattr(model, "config", None), "problem_type", None)
     return TextClassifier(model, tokenizer, list(info["labels"]), int(info.get("max_length") or 256), info,
-                          truncation=info.get("truncation", "head"))
+                          truncation=info.get("truncation", "head"), problem_type=problem_type or SINGLE_LABEL.name,
+                          thresholds=info.get("thresholds"), pairs=bool(info.get("text_pair")))
