@@ -7,7 +7,9 @@ distill:L and prune-layers:L (a student with L of the run's layers). A variant c
 `distill:3+onnx-int8` quantizes the 3-layer student (the student is trained once for all its variants).
 Each variant goes to RUN_DIR/variants/<name>/ (written atomically, loadable with
 tp.compression.variants.load_variant). All are evaluated next to the fp32 baseline on the run's recorded
-test split; a variant that loses more than --max-drop accuracy points is marked rejected. Writes
+test split; a variant that loses more than --max-drop accuracy points (multi-label: micro-F1 points;
+regression: whose RMSE grows more than --max-drop % of fp32's) is marked rejected. distill and prune-layers
+train students on one label per text and refuse multi-label and regression runs. Writes
 RUN_DIR/reports/compression.{md,png,json} and adds the table to RUN_DIR/README.md.
 """
 
@@ -23,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="a text or image (ViT) run folder (tp.json, config.yaml, "
                         "adapter/ or model/)")
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"default: {DEFAULT_METHODS}")
-    parser.add_argument("--max-drop", type=float, default=1.0, help="accuracy points a variant may lose (gate)")
+    parser.add_argument("--max-drop", type=float, default=1.0,
+                        help="how much worse than fp32 a variant may be on the test split (the gate): accuracy "
+                        "points (one label per text), micro-F1 points (multi-label), or %% more RMSE than fp32's "
+                        "(regression: 1 allows 1.20 -> 1.212)")
     parser.add_argument("--recover-epochs", type=float, default=0.0,
                         help="fine-tune pruned variants for this many epochs on the train split")
     parser.add_argument("--distill-epochs", type=float, default=3.0, help="distill: epochs on the train split "
