@@ -39,14 +39,9 @@ def minilm_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory, minilm_dir: Path) -> Path:
     """A 2-layer, 32-wide BERT with MiniLM's real tokenizer: for fast unit tests only."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from tiny_tasks import save_tiny_bert
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), minilm_dir)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,17 @@ PAIR_REGRESSION_SETTINGS = [f"data.source={PAIRS_DATA}", "data.text_column=sente
                             "data.text_pair_column=sentence2", "data.label_column=score", "data.task=regression"]
 
 
+def save_tiny_bert(folder: Path, tokenizer_dir: Path) -> Path:
+    """A 2-layer, 32-wide BERT with the tokenizer of `tokenizer_dir` (MiniLM's): for fast tests only."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(folder)
+    return folder
+
+
 def train_tiny(tiny_bert_dir: Path, output: Path, name: str, settings: list[str], method: str = "lora") -> Path:
     """A run folder trained 6 steps from the tiny BERT with `settings` (data and task) and `method`."""
     from tp.config import load_recipe
@@ -28,3 +39,19 @@ def train_tiny(tiny_bert_dir: Path, output: Path, name: str, settings: list[str]
     recipe = load_recipe(None, [*QUICK, *settings, f"model.source={tiny_bert_dir}", f"output_dir={output}",
                                 f"name={name}", f"method.name={method}"])
     return train(recipe)
+
+
+def main(output: Path) -> None:
+    """`python tests/tiny_tasks.py OUT`: OUT/multi (multi-label) and OUT/pairs (pair regression), as the
+    multi_label_run and pair_regression_run fixtures make them; the Vue client's e2e tests serve them."""
+    from tp.sources import builtin_path
+
+    bert = save_tiny_bert(output / "tiny-bert", builtin_path("builtin:minilm"))
+    train_tiny(bert, output, "multi", MULTI_LABEL_SETTINGS)
+    train_tiny(bert, output, "pairs", PAIR_REGRESSION_SETTINGS)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(Path(sys.argv[1]))

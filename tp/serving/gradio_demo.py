@@ -11,11 +11,21 @@ from typing import Any
 
 import gradio as gr
 
-from tp.errors import InputError, TpError
+from tp.errors import TpError
+from tp.serving.answers import read_rows
 from tp.serving.gradio_images import image_model_names, image_tab
+from tp.serving.gradio_tasks import (
+    DEFAULT_THRESHOLD,
+    explain_summary,
+    highlighted,
+    input_updates,
+    served_model,
+    shown_prediction,
+    user_item,
+)
 from tp.serving.registry import ModelRegistry
 from tp.serving.settings import ServerSettings
-from tp.tasks import TEXT
+from tp.tasks import MULTI_LABEL, TEXT
 
 INTRO = ("Fine-tuned with **tp**. Classify a text, then see what the model does with it: tokens, logits, "
          "softmax and which tokens pushed the prediction. The same models answer the REST API under "
@@ -90,62 +100,42 @@ def model_baselines(registry: ModelRegistry, name: str) -> str:
     return "\n\n".join(parts)
 
 
-def highlighted(text: str, tokens: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
-    """The text split at token boundaries, each token with its scaled attribution (for HighlightedText)."""
-    pieces: list[tuple[str, float | None]] = []
-    cursor = 0
-    for token in tokens:
-        if token["start"] is None:
-            continue
-        if token["start"] > cursor:
-            pieces.append((text[cursor:token["start"]], None))
-        pieces.append((text[token["start"]:token["end"]], round(token["attribution_scaled"], 3)))
-        cursor = token["end"]
-    if cursor < len(text):
-        pieces.append((" [... not read: past the token limit]", None))
-    return pieces
-
-
-def _user_text(text: Any, settings: ServerSettings) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise gr.Error("Enter some text to classify.")
-    try:
-        settings.check_texts([text])
-    except InputError as error:
-        raise gr.Error(str(error).replace("`inputs` has", "The text has")) from None
-    return text
-
-
 def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = None) -> gr.Blocks:
     """The demo's Blocks; handlers close over `registry`, which loads models in the background. With `jobs` (a
     JobService: TP_TRAINING=true) the Train tab is added, and models its jobs serve join the model picker."""
     names = registry.names
 
-    async def classify(text: str, name: str) -> tuple[dict[str, float], str]:
-        text = _user_text(text, settings)
+    async def classify(text: str, name: str, text_pair: str | None = None, tuned: bool = True,
+                       threshold: float = DEFAULT_THRESHOLD) -> tuple[Any, str]:
+        """One text (or pair): the answer POST /predict gives, shown for the model's problem. A multi-label model
+        uses its tuned thresholds unless `tuned` is off; then one `threshold` for every label."""
+        served = served_model(registry, name)
+        item = user_item(text, text_pair, served.pairs, settings)
         try:
-            served, (scores,) = await registry.classify(name, [text])
+            served, rows = await registry.classify(name, [item], pairs=served.pairs)
+            override = None if tuned or served.problem is not MULTI_LABEL else float(threshold)
+            (prediction,) = read_rows(rows, served.labels, served.problem, served.thresholds, override)
         except TpError as error:
             raise gr.Error(str(error)) from None
-        note = (f"The text was longer than {served.max_tokens} tokens: the model read only the beginning."
-                if scores.truncated else "")
-        return dict(zip(served.labels, scores.probabilities, strict=True)), note
+        return shown_prediction(prediction.model_dump(), served)
 
-    async def explain(text: str, name: str, method: str) -> tuple[Any, ...]:
-        text = _user_text(text, settings)
+    async def explain(text: str, name: str, method: str, text_pair: str | None = None) -> tuple[Any, ...]:
+        served = served_model(registry, name)
+        item = user_item(text, text_pair, served.pairs, settings)
         try:
-            served = registry.get(name)
-            served.check_kind(False)
-            result = await served.explain(text, method, 16, None)
+            served.check_kind(False, served.pairs)
+            result = await served.explain(item, method, 16, None)
         except TpError as error:
             raise gr.Error(str(error)) from None
         tokens = [[t["index"], t["token"], t["id"], t["special"], round(t["attribution"], 4)]
                   for t in result["tokens"]]
         logits = [[i, served.labels[i], round(logit, 4), round(p, 4)]
                   for i, (logit, p) in enumerate(zip(result["logits"], result["probabilities"], strict=True))]
-        summary = (f"**{result['label']}** ({result['score']:.1%}). Attributions explain the logit of "
-                   f"**{result['target']}** ({method.replace('_', ' ')}); red pushed it up, blue down.")
-        return summary, highlighted(text, result["tokens"]), tokens, logits
+        texts = list(item) if served.pairs else [item]
+        return explain_summary(result, method, served.problem), highlighted(texts, result["tokens"]), tokens, logits
+
+    def adapt(name: str) -> tuple[Any, ...]:
+        return input_updates(registry, name)
 
     def card(name: str) -> tuple[str, Any]:
         return model_card(registry, name)
@@ -156,7 +146,11 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
     image_models = image_model_names(registry)
     text_models = [name for name in names if name not in image_models]
     first = text_models[0] if text_models else registry.default  # the text tabs' model
-    examples = [[text] for text in registry.run_info(first).get("examples", []) if isinstance(text, str)]
+    shown = registry.models.get(first)  # what the text tabs take and show at first; `adapt` follows the picker
+    pairs = bool(shown and shown.pairs)
+    multi = bool(shown and shown.problem is MULTI_LABEL)
+    examples = [example if pairs else [example] for example in registry.run_info(first).get("examples", [])
+                if isinstance(example, list if pairs else str)]  # a pair's example is [text, text_pair]
     title = "tp: text and image classification" if image_models else "tp: text classification"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"# {title}\n" + INTRO + (IMAGE_INTRO if image_models else ""))
@@ -165,30 +159,44 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
                             allow_custom_value=jobs is not None)
         with gr.Tab("Classify", visible=bool(text_models)):
             text = gr.Textbox(lines=6, label="Text", placeholder="Paste a news article...")
+            text_pair = gr.Textbox(lines=3, label="Second text (text_pair)", visible=pairs,
+                                   placeholder="The text the first one is compared with...")
+            with gr.Row(equal_height=True):
+                tuned = gr.Checkbox(True, label="Use the run's tuned thresholds (one per label)", visible=multi)
+                threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.01, visible=multi,
+                                      label="Threshold for every label (moving it turns the tuned ones off)")
             run = gr.Button("Classify", variant="primary")
             label = gr.Label(num_top_classes=10, label="Scores")
-            note = gr.Markdown()
+            note = gr.Markdown(elem_id="classify-note")
             if examples:
-                gr.Examples(examples, inputs=[text], label="Examples from the test split")
-            run.click(classify, [text, model], [label, note], api_name="classify", concurrency_limit=None)
-            text.submit(classify, [text, model], [label, note], api_name="classify_submit",
-                        concurrency_limit=None)
+                gr.Examples(examples, inputs=[text, text_pair] if pairs else [text],
+                            label="Examples from the test split")
+            asked = [text, model, text_pair, tuned, threshold]
+            run.click(classify, asked, [label, note], api_name="classify", concurrency_limit=None)
+            text.submit(classify, asked, [label, note], api_name="classify_submit", concurrency_limit=None)
+            # moving the slider means "use this threshold": the tuned ones go off, and the answer follows
+            threshold.release(lambda: False, None, [tuned], api_name="threshold_override").then(
+                classify, asked, [label, note], api_name="classify_threshold", concurrency_limit=None)
         with gr.Tab("Behind the pipeline", visible=bool(text_models)):
-            gr.Markdown("Tokenizer -> token ids -> model -> logits -> softmax -> label. The attribution of a "
-                        "token says how much it pushed the predicted label's logit.")
+            gr.Markdown("Tokenizer -> token ids -> model -> logits -> softmax (multi-label: a sigmoid per label; "
+                        "regression: the value itself) -> prediction. The attribution of a token says how much it "
+                        "pushed the explained logit.")
             explain_text = gr.Textbox(lines=4, label="Text")
+            explain_pair = gr.Textbox(lines=2, label="Second text (text_pair)", visible=pairs)
             method = gr.Radio(list(TEXT.explain_methods), value=TEXT.default_explain_method,
                               label="Attribution method")
             explain_button = gr.Button("Explain", variant="primary")
             if examples:
-                gr.Examples(examples, inputs=[explain_text], label="Examples from the test split")
+                gr.Examples(examples, inputs=[explain_text, explain_pair] if pairs else [explain_text],
+                            label="Examples from the test split")
             summary = gr.Markdown()
             marked = gr.HighlightedText(label="Tokens coloured by attribution", show_legend=False)
             with gr.Row():
                 token_table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False)
                 logit_table = gr.Dataframe(headers=LOGIT_HEADERS, label="Logits and softmax", interactive=False)
-            explain_button.click(explain, [explain_text, model, method], [summary, marked, token_table, logit_table],
-                                 api_name="explain", concurrency_limit=None)
+            explain_button.click(explain, [explain_text, model, method, explain_pair],
+                                 [summary, marked, token_table, logit_table], api_name="explain",
+                                 concurrency_limit=None)
         image_model = image_tab(registry, settings, image_models, jobs is not None) if image_models else None
         with gr.Tab("Model card"):
             skill = gr.Markdown()  # first: a model that learned nothing says so before anything else
@@ -201,6 +209,9 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
             if image_model is not None:  # without an image model at start there is no Image tab to join
                 pickers.append((image_model, lambda: image_model_names(registry)))
             train_tab(jobs, demo, pickers)
+        adapted = [text_pair, tuned, threshold, label, explain_pair]
+        demo.load(adapt, [model], adapted, api_name="model_inputs")
+        model.change(adapt, [model], adapted, api_name="model_inputs_change")
         demo.load(card, [model], [card_text, matrix], api_name="model_card")
         model.change(card, [model], [card_text, matrix], api_name="model_card_change")
         # its own events, so /model_card answers (card, matrix) as it always did

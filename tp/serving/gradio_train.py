@@ -36,15 +36,25 @@ def _chunks(path: str) -> Any:
         yield from iter(lambda: file.read(1 << 20), b"")
 
 
+def counts_markdown(counts: dict[str, Any]) -> str:
+    """Rows per label, or for a regression target its {mean, std, min, max} per split."""
+    if any(isinstance(value, dict) for value in counts.values()):
+        lines = [f"| {split} | " + " | ".join(f"{stats.get(key, float('nan')):.3g}" for key in ("mean", "std", "min",
+                                                                                               "max")) + " |"
+                 for split, stats in counts.items() if isinstance(stats, dict)]
+        return "| split | mean | std | min | max |\n|---|---|---|---|---|\n" + "\n".join(lines)
+    total = sum(counts.values()) or 1
+    rows = "\n".join(f"| {name} | {count:,} | {count / total:.1%} |" for name, count in
+                     sorted(counts.items(), key=lambda item: -item[1]))
+    return f"| label | rows | share |\n|---|---|---|\n{rows}"
+
+
 def data_markdown(found: Any) -> str:
     if not found.label_counts:
         return f"**{found.rows:,} rows**, columns: {', '.join(found.columns)}. Pick the text and label columns."
-    total = sum(found.label_counts.values())
-    rows = "\n".join(f"| {name} | {count:,} | {count / total:.1%} |" for name, count in
-                     sorted(found.label_counts.items(), key=lambda item: -item[1]))
     splits = ", ".join(f"{name} {size:,}" for name, size in (found.splits or {}).items())
-    return (f"**{found.rows:,} rows**; the splits tp will make: {splits}.\n\n| label | rows | share |\n|---|---|---|\n"
-            f"{rows}\n\n{baselines_markdown(found.baselines)}")
+    return (f"**{found.rows:,} rows**; the splits tp will make: {splits}.\n\n{counts_markdown(found.label_counts)}"
+            f"\n\n{baselines_markdown(found.baselines)}")
 
 
 def baselines_markdown(baselines: Any, metrics: dict[str, float] | None = None) -> str:
@@ -57,7 +67,8 @@ def baselines_markdown(baselines: Any, metrics: dict[str, float] | None = None) 
                      f"**{metrics.get('test_macro_f1', 0):.4f}** |")
     for name, scores in baselines.items():
         score = scores if isinstance(scores, dict) else scores.model_dump()
-        lines.append(f"| {name} ({score['description']}) | {score['accuracy']:.4f} | {score['macro_f1']:.4f} |")
+        cells = " | ".join("-" if score.get(key) is None else f"{score[key]:.4f}" for key in ("accuracy", "macro_f1"))
+        lines.append(f"| {name} ({score['description']}) | {cells} |")  # regression baselines have neither
     head = "Test scores on the split the model is judged on:" if metrics else "Baselines on the test split tp will " \
         "make (the bar the model has to clear):"
     return head + "\n\n" + "\n".join(lines)
