@@ -16,6 +16,7 @@ from typing import Any
 from tp.data.formats import TABLE_SUFFIXES
 from tp.errors import DataError, InputError
 from tp.serving.errors import TooLargeError
+from tp.tasks import REGRESSION
 
 ARCHIVE_SUFFIX = ".zip"  # a zip of class folders of images
 UPLOAD_SUFFIXES = (*TABLE_SUFFIXES, ARCHIVE_SUFFIX)
@@ -165,11 +166,15 @@ def judge_upfront(source: Path, text_column: str, label_column: str) -> dict[str
         data = prepare_data(DataConfig(source=str(source), text_column=text_column, label_column=label_column))
     except DataError as error:
         raise InputError(str(error).replace(str(source), "the upload").replace("data.", "")) from error
-    counts: dict[str, int] = {}
+    if data.problem is REGRESSION:  # the job form asks for classes; a score column is for `tp train` for now
+        raise InputError(f"Column {label_column!r} holds numbers to predict (regression): a browser job trains "
+                         "classifiers. Train it with `tp train --set data.task=regression`, or pick a label column "
+                         "of classes.")
+    counts: dict[str, int] = {}  # rows per label; multi-label: rows carrying each label
     for split in data.record["label_counts"].values():
         for name, count in split.items():
             counts[name] = counts.get(name, 0) + count
-    baselines = compute_baselines(data.splits, data.labels)
+    baselines = compute_baselines(data.splits, data.labels, data.problem)  # multi-label: subset accuracy
     return {"label_counts": counts, "splits": data.record["sizes"],
             "baselines": {name: {"accuracy": round(scores["accuracy"], 4), "macro_f1": round(scores["macro_f1"], 4),
                                  "description": scores["description"]} for name, scores in baselines.items()}}

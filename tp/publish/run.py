@@ -40,6 +40,14 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             json.loads((run_dir / "tp.json").read_text(encoding="utf-8")))
 
 
+def expected_results(metrics: dict[str, Any]) -> list[tuple[str, float]]:
+    """(model-index metric type, value) of each metric the card must report, from metrics.json's problem."""
+    from tp.publish.card_problems import METRICS
+
+    problem = metrics.get("problem_type") or "single_label_classification"
+    return [(kind, round(float(metrics[f"test_{key}"]), 4)) for key, kind, _, _ in METRICS[problem]]
+
+
 def validate_card(text: str, metrics: dict[str, Any]) -> Any:
     """Parse the card's metadata with huggingface_hub and check what the Hub would reject or mislead."""
     from huggingface_hub import ModelCard
@@ -57,9 +65,9 @@ def validate_card(text: str, metrics: dict[str, Any]) -> Any:
                            f"{', '.join(sorted(LICENSES))}.")
     if data.base_model and (str(data.base_model).startswith((".", "/", "~")) or Path(str(data.base_model)).exists()):
         raise PublishError(f"Card base_model {data.base_model!r} is a local path, not a Hub id.")
-    reported = {r.metric_type: r.metric_value for r in data.eval_results or []}
-    expected = {"accuracy": round(metrics["test_accuracy"], 4), "f1": round(metrics["test_macro_f1"], 4)}
-    if reported != expected:
+    reported = [(r.metric_type, r.metric_value) for r in data.eval_results or []]
+    expected = expected_results(metrics)
+    if sorted(reported) != sorted(expected):
         raise PublishError(f"Card model-index {reported} disagrees with metrics.json {expected}.")
     return card
 

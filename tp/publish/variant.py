@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import PublishError
+from tp.publish.card_problems import METRICS, pipeline_options, problem_of
 from tp.publish.run import RUN_FILES, check_skill, compression_section, read_run, validate_card
-from tp.tasks import IMAGE
+from tp.tasks import IMAGE, SINGLE_LABEL
 
 ONNX_USAGE = """The variant is an ONNX graph (int8 weights) with its tokenizer: stock ONNX Runtime and transformers
 run it, no tp needed (`pip install onnxruntime transformers huggingface_hub`):
@@ -42,7 +43,7 @@ a shorter input): stock `pipeline` loads it, no tp needed:
 ```python
 from transformers import pipeline
 
-classifier = pipeline("{task}", model="{repo}")
+classifier = pipeline("{task}", model="{repo}"{options})
 print(classifier({inputs}{cut}))
 ```"""
 PLAIN_METHODS = ("distill", "prune-layers", "max-length")  # variants saved as ordinary transformers folders
@@ -61,10 +62,20 @@ print(classifier.predict({inputs}))
 The full-precision model this variant was made from loads with stock `transformers.pipeline`, no tp needed."""
 
 
-def usage_section(method: str, repo: str, example: str, info: dict[str, Any]) -> str:
-    """How a Hub user runs this variant: stock ONNX Runtime for a text model's ONNX graph, else tp."""
+def usage_example(info: dict[str, Any]) -> Any:
+    """The card's example input: a text's first words, or a pair `{"text", "text_pair"}` of them."""
+    example = (info.get("examples") or ["An example text."])[0]
+    if isinstance(example, list):
+        return {"text": example[0][:120], "text_pair": example[1][:120]}
+    return example[:120].rsplit(" ", 1)[0]
+
+
+def usage_section(method: str, repo: str, example: Any, info: dict[str, Any]) -> str:
+    """How a Hub user runs this variant: stock ONNX Runtime for a text model's ONNX graph (one label per text;
+    the snippet reads the top label), stock pipeline for a plain folder, else tp."""
     max_length, truncation = int(info.get("max_length") or 256), info.get("truncation", "head")
-    if method == "onnx-int8" and info.get("task") != IMAGE.name:
+    one_text = problem_of(info) is SINGLE_LABEL and not info.get("text_pair")
+    if method == "onnx-int8" and info.get("task") != IMAGE.name and one_text:
         cut = ("\nThe model was trained on long texts cut to their first and last tokens (head_tail); the tokenizer "
                "call above keeps the first ones only: tp cuts them as training did.\n" if truncation == "head_tail"
                else "")
@@ -72,10 +83,13 @@ def usage_section(method: str, repo: str, example: str, info: dict[str, Any]) ->
     image = info.get("task") == IMAGE.name
     if method in PLAIN_METHODS:
         return PIPELINE_USAGE.format(method=method, task=info.get("task", "text-classification"),
-                                     repo=repo, inputs=f"{example!r}",
+                                     repo=repo, inputs=f"{example!r}", options=pipeline_options(info),
                                      cut="" if image else f", truncation=True, max_length={max_length}")
-    return TP_USAGE.format(repo=repo, method=method, pil="from PIL import Image\n" if image else "",
-                           inputs=f"[Image.open({example!r})]" if image else f"[{example!r}]")
+    if isinstance(example, dict):  # a pair model's classifier takes (text, text_pair) tuples
+        inputs = f"[{(example['text'], example['text_pair'])!r}]"
+    else:
+        inputs = f"[Image.open({example!r})]" if image else f"[{example!r}]"
+    return TP_USAGE.format(repo=repo, method=method, pil="from PIL import Image\n" if image else "", inputs=inputs)
 
 
 def variant_folder(run_dir: Path, name: str) -> Path:
@@ -90,28 +104,49 @@ def variant_folder(run_dir: Path, name: str) -> Path:
     return folder
 
 
-def variant_metrics(run_metrics: dict[str, Any], record: dict[str, Any], labels: list[str]) -> dict[str, Any]:
-    """The run's metrics with the test figures replaced by the variant's (rebuilt from its confusion matrix), and
-    the variant judged against the run's baselines in its own right."""
+def _measured(record: dict[str, Any], labels: list[str], problem_type: str) -> dict[str, Any]:
+    """The variant's test metrics: rebuilt from its confusion matrix (one label), else as the lab measured them."""
     from tp.evaluation.metrics import classification_metrics
+
+    measured = record["measurements"]
+    if "confusion_matrix" in measured:
+        matrix = measured["confusion_matrix"]
+        y_true = [i for i, row in enumerate(matrix) for j, count in enumerate(row) for _ in range(count)]
+        y_pred = [j for row in matrix for j, count in enumerate(row) for _ in range(count)]
+        return classification_metrics(y_true, y_pred, labels)
+    missing = [key for key, *_ in METRICS[problem_type] if key not in measured]
+    if missing:
+        raise PublishError(f"The variant's measurements lack {', '.join(missing)}: re-run tp optimize on its run.")
+    keys = [key for key, *_ in METRICS[problem_type]] + ["per_class"] * ("per_class" in measured)
+    return {f"test_{key}": measured[key] for key in keys} | {"test_size": measured.get("test_size")}
+
+
+def variant_metrics(run_metrics: dict[str, Any], record: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """The run's metrics with the test figures replaced by the variant's (one label: rebuilt from its confusion
+    matrix), and the variant judged against the run's baselines in its own right."""
     from tp.evaluation.skill_check import skill_warnings
 
-    matrix = record["measurements"]["confusion_matrix"]
-    y_true = [i for i, row in enumerate(matrix) for j, count in enumerate(row) for _ in range(count)]
-    y_pred = [j for row in matrix for j, count in enumerate(row) for _ in range(count)]
-    metrics = {**run_metrics, **classification_metrics(y_true, y_pred, labels)}
+    problem_type = run_metrics.get("problem_type") or SINGLE_LABEL.name
+    metrics = {**run_metrics, **_measured(record, labels, problem_type)}
     if metrics.get("baselines"):
         metrics["warnings"] = skill_warnings(metrics, metrics["baselines"], labels)
     return metrics
 
 
 def _section(record: dict[str, Any], run_name: str) -> str:
+    from tp.compression.gate_metric import metric_named
+
     gate, m = record.get("gate") or {}, record["measurements"]
+    metric = metric_named(gate.get("metric"))
+    drop, allowed = gate.get("drop", gate.get("accuracy_drop_points", "?")), \
+        gate.get("max_drop", gate.get("max_drop_points", "?"))
+    unit = "%" if metric.relative else " points"
     warning = ""
     if record.get("status") != "accepted":
-        warning = (f"\n> **Warning: tp's accuracy gate {record.get('status')} this variant**: it lost "
-                   f"{gate.get('accuracy_drop_points', '?')} accuracy points against its fp32 baseline (allowed: "
-                   f"{gate.get('max_drop_points', '?')}). It was published with --force.\n")
+        lost = f"its test {metric.title} grew {drop}%" if metric.relative else f"it lost {drop} {metric.title} points"
+        warning = (f"\n> **Warning: tp's accuracy gate {record.get('status')} this variant**: {lost} against its "
+                   f"fp32 baseline (allowed: {allowed}{unit}). It was published with --force.\n")
+    baseline = gate.get("baseline", gate.get("baseline_accuracy", float("nan")))
     size = f"{m['size_bytes'] / 1e6:.1f} MB" if m.get("size_bytes") else "?"
     details = "; ".join(f"{key}: {value}" for key, value in (record.get("details") or {}).items()) or "-"
     return f"""
@@ -122,9 +157,8 @@ and measured on the same test texts as its fp32 baseline:
 
 | | this variant | fp32 baseline |
 |---|---|---|
-| test accuracy | {m['accuracy']:.4f} | {gate.get('baseline_accuracy', float('nan')):.4f} |
-| accuracy gate | {record.get('status')} (drop {gate.get('accuracy_drop_points', '?')} points, allowed \
-{gate.get('max_drop_points', '?')}) | |
+| test {metric.title} | {m[metric.key]:.4f} | {baseline:.4f} |
+| accuracy gate | {record.get('status')} (drop {drop}{unit}, allowed {allowed}{unit}) | |
 | weights | {size} | |
 | batch-1 latency p50 (CPU) | {m.get('latency_p50_ms', '?')} ms | |
 
@@ -161,13 +195,13 @@ def assemble_variant_repo(run_dir: Path, variant: str, dest: Path, repo_id: str 
             if (run_dir / "reports" / report).is_file():
                 (staging / "reports").mkdir(exist_ok=True)
                 shutil.copy2(run_dir / "reports" / report, staging / "reports" / report)
-        plot_confusion_matrix(metrics["test_confusion_matrix"], list(info["labels"]),
-                              staging / "reports" / "confusion_matrix.png", f"{variant}: test split")
+        if "test_confusion_matrix" in metrics:
+            plot_confusion_matrix(metrics["test_confusion_matrix"], list(info["labels"]),
+                                  staging / "reports" / "confusion_matrix.png", f"{variant}: test split")
         card_info = {**info, "name": f"{info['name']}-{variant}", "license": license,
                      "tags": ["compressed", record["method"]] + ([] if record.get("status") == "accepted"
                                                                  else ["rejected-by-accuracy-gate"])}
-        example = (info.get("examples") or ["An example text."])[0][:120].rsplit(" ", 1)[0]
-        usage = usage_section(record["method"], repo_id or "OWNER/NAME", example, info)
+        usage = usage_section(record["method"], repo_id or "OWNER/NAME", usage_example(info), info)
         compared = compression_section(run_dir, "All variants measured")
         card = render_card(metrics, card_info, repo_id=repo_id, usage=usage,
                            extra_sections=_section(record, info["name"]) + compared)
