@@ -43,7 +43,8 @@ def test_multi_label_marks_the_labels_at_or_above_their_tuned_thresholds(demo: C
     chips = note.split("\n\n")[0]
     assert all(f"`{label}`" in chips for label in expected["labels"])
     table = [line for line in note.splitlines() if line.startswith("| ✓ |") or line.startswith("|  |")]
-    assert len(table) == 12 and sum(line.startswith("| ✓ |") for line in table) == min(len(expected["labels"]), 12)
+    marked = [line.split(" | ")[1] for line in table if line.startswith("| ✓ |")]
+    assert len(table) == 12 and marked == [s["label"] for s in expected["scores"][:12] if s["score"] >= s["threshold"]]
 
 
 @pytest.mark.parametrize(("threshold", "predicted"), [(0.0, 33), (1.0, 0)])
@@ -53,7 +54,7 @@ def test_a_threshold_overrides_the_tuned_ones(demo: Client, threshold: float, pr
     assert chips.count("`") == 2 * predicted
     if not predicted:
         assert "no label reaches its threshold" in chips
-    assert f"| {threshold:.2f} |" in note
+    assert f"| {threshold:.3f} |" in note
     assert demo.predict(api_name="/threshold_override") is False  # moving the slider turns the tuned ones off
 
 
@@ -77,3 +78,11 @@ def test_the_inputs_follow_the_model(demo: Client) -> None:
     assert [row[1] for row in logits["data"]] == ["score"]
     summary, *_ = demo.predict(TEXT, "multi", "gradient_x_input", api_name="/explain")
     assert "sigmoid score" in summary
+
+
+def test_the_card_compares_each_model_with_its_baselines_on_its_problems_scores(demo: Client) -> None:
+    pairs = demo.predict("pairs", api_name="/model_baselines")
+    assert "| model | RMSE (lower is better) | MAE | R² | Pearson |" in pairs
+    assert "| mean: the training mean on every row (predicts `2.67" in pairs
+    multi = demo.predict("multi", api_name="/model_baselines")
+    assert "| model | micro-F1 | macro-F1 | exact-set accuracy |" in multi

@@ -16,6 +16,7 @@ from tp.serving.answers import read_rows
 from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.gradio_tasks import (
     DEFAULT_THRESHOLD,
+    baseline_columns,
     explain_summary,
     highlighted,
     input_updates,
@@ -88,14 +89,15 @@ def model_baselines(registry: ModelRegistry, name: str) -> str:
                 else "### Note: a simple baseline does better than this model")
         parts.append("\n".join(f"> {line}" for line in [head, "", *(f"- {w}" for w in warning_lines(warnings))]))
     if baselines:
-        rows = ["| model | accuracy | macro-F1 |", "|---|---:|---:|",
-                f"| **this model** | {_score(metrics.get('test_accuracy'))} | {_score(metrics.get('test_macro_f1'))} |"]
+        columns = baseline_columns(baselines)  # the problem's scores: accuracy and macro-F1, micro-F1..., RMSE...
+        rows = ["| model | " + " | ".join(columns.values()) + " |", "|---|" + "---:|" * len(columns),
+                "| **this model** | " + " | ".join(_score(metrics.get(f"test_{key}")) for key in columns) + " |"]
         for baseline, scores in baselines.items():
             what = f"{baseline}: {scores.get('description') or DESCRIPTIONS.get(baseline, '')}"
             if scores.get("predicts") is not None:
                 what += f" (predicts `{scores['predicts']}`)"
             what = what.replace("|", "\\|")  # a cell of the table
-            rows.append(f"| {what} | {_score(scores['accuracy'])} | {_score(scores['macro_f1'])} |")
+            rows.append(f"| {what} | " + " | ".join(_score(scores.get(key)) for key in columns) + " |")
         parts.append("### Compared with baselines on the same test split\n\n" + "\n".join(rows))
     return "\n\n".join(parts)
 

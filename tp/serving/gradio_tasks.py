@@ -18,6 +18,17 @@ SHOWN_ROWS = 12  # multi-label: the best labels in the table under the chips (ev
 DEFAULT_THRESHOLD = 0.5
 
 
+def baseline_columns(baselines: dict[str, Any]) -> dict[str, str]:
+    """The scores a model and its baselines are compared on, for their problem (read from the baselines' keys:
+    regression baselines have an RMSE, multi-label ones a micro-F1), with their headings."""
+    keys = {key for scores in baselines.values() if isinstance(scores, dict) for key in scores}
+    if "rmse" in keys:
+        return {"rmse": "RMSE (lower is better)", "mae": "MAE", "r2": "R²", "pearson": "Pearson"}
+    if "micro_f1" in keys:
+        return {"micro_f1": "micro-F1", "macro_f1": "macro-F1", "accuracy": "exact-set accuracy"}
+    return {"accuracy": "accuracy", "macro_f1": "macro-F1"}
+
+
 def served_model(registry: Any, name: str) -> Any:
     """The loaded model called `name`, or a gr.Error saying why not."""
     try:
@@ -64,7 +75,7 @@ def multi_label_markdown(prediction: dict[str, Any]) -> str:
     predicted ones)."""
     chips = " ".join(f"`{label}`" for label in prediction["labels"]) or "none: no label reaches its threshold"
     rows = [f"| {'✓' if s['score'] >= s['threshold'] else ''} | {s['label']} | {s['score']:.3f} | "
-            f"{s['threshold']:.2f} |" for s in prediction["scores"][:SHOWN_ROWS]]
+            f"{s['threshold']:.3f} |" for s in prediction["scores"][:SHOWN_ROWS]]
     return (f"**Predicted labels** (score at or above the threshold): {chips}\n\n"
             "| | label | score | threshold |\n|:-:|---|--:|--:|\n" + "\n".join(rows))
 
