@@ -6,9 +6,20 @@ type Schemas = components['schemas']
 // The document lists this server's model names as an enum; a client takes any name GET /models gave.
 type AnyModel<T> = Omit<T, 'model'> & { model?: string | null }
 
-export type PredictRequest = AnyModel<Schemas['PredictRequest']>
+type DocumentedPredictRequest = AnyModel<Schemas['PredictRequest']>
+// The document's `inputs` lists texts and images; the server takes text pairs too (TextPairInput, for models with
+// `text_pair`), which its runtime limits (tp/serving/api/openapi.py) leave out for now.
+export type PredictRequest = Omit<DocumentedPredictRequest, 'inputs'> & {
+  inputs: DocumentedPredictRequest['inputs'] | Schemas['TextPairInput'] | Schemas['TextPairInput'][]
+}
 export type PredictResponse = Schemas['PredictResponse']
 export type Prediction = Schemas['Prediction']
+export type MultiLabelPrediction = Schemas['MultiLabelPrediction']
+export type RegressionPrediction = Schemas['RegressionPrediction']
+// one input's answer, in the shape of the model's problem_type (src/task.ts tells them apart)
+export type AnyPrediction = PredictResponse['predictions'][number]
+export type LabelThresholdScore = Schemas['LabelThresholdScore']
+export type TextPairInput = Schemas['TextPairInput']
 export type LabelScore = Schemas['LabelScore']
 export type ExplainResponse = Schemas['ExplainResponse']
 export type ImageExplainResponse = Schemas['ImageExplainResponse']

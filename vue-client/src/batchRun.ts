@@ -1,11 +1,12 @@
 // A batch run, shared by the text and the image batch views: the items sent one request after another
 // (split as the server accepts), results and progress as they come, a stop, and the results as a CSV file.
 import { ref, shallowRef } from 'vue'
-import { api, type ImageInput, type ModelPublic } from './api'
+import { api, type ImageInput, type ModelPublic, type PredictRequest, type TextPairInput } from './api'
 import { UserError, useAction } from './action'
 import { resultsToCsv, type BatchItem, type BatchResult } from './batch'
 import { downloadCsv } from './csv'
 import type { MessageKey } from './i18n'
+import { problemOf, valueName } from './task'
 
 export interface BatchRunOptions<T> {
   /** The model to ask (read when a run starts). */
@@ -17,7 +18,9 @@ export interface BatchRunOptions<T> {
   /** The requests, at most `maxItems` items each. */
   chunk: (items: T[], maxItems: number) => T[][]
   /** What the server is sent for an item. */
-  input: (item: T) => string | ImageInput
+  input: (item: T) => string | TextPairInput | ImageInput
+  /** The request's other options (a multi-label `threshold`), read for each request. */
+  options?: () => Pick<PredictRequest, 'threshold'>
   /** The row and text (or file name) an item's result is shown and exported with. */
   describe: (item: T) => BatchItem
 }
@@ -37,8 +40,8 @@ export function useBatchRun<T>(options: BatchRunOptions<T>) {
     stopped.value = false
     progress.value = { done: 0, total: items.length }
     for (const chunk of options.chunk(items, limits.max_items)) {
-      const inputs = chunk.map(options.input) as string[] | ImageInput[]
-      const answer = await api.predict({ inputs, model }, signal)
+      const inputs = chunk.map(options.input) as PredictRequest['inputs']
+      const answer = await api.predict({ inputs, model, ...options.options?.() }, signal)
       const rows = chunk.map((item, i) => ({ ...options.describe(item), prediction: answer.predictions[i] }))
       results.value = [...results.value, ...rows]
       progress.value = { ...progress.value, done: results.value.length }
@@ -60,8 +63,9 @@ export function useBatchRun<T>(options: BatchRunOptions<T>) {
 
   /** Download the results as `<source without its extension>-<model>.csv`. */
   function exportCsv(source: string, textColumn = 'text'): void {
-    const { name, labels } = options.model()
-    downloadCsv(resultsToCsv(results.value, labels, textColumn), `${source.replace(/\.[^.]+$/, '')}-${name}.csv`)
+    const model = options.model()
+    const shape = { problem: problemOf(model), pairs: model.text_pair, valueName: valueName(model) }
+    downloadCsv(resultsToCsv(results.value, model.labels, textColumn, shape), `${source.replace(/\.[^.]+$/, '')}-${model.name}.csv`)
   }
 
   return { busy, error, results, progress, stopped, run, stop, reset, exportCsv }

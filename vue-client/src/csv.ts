@@ -6,7 +6,7 @@ export interface Table {
 }
 
 const DELIMITERS = [',', ';', '\t'] as const
-const TEXT_COLUMNS = ['text', 'texte', 'content', 'contenu', 'article', 'body', 'sentence', 'phrase', 'review', 'avis']
+const TEXT_COLUMNS = ['text', 'texte', 'content', 'contenu', 'article', 'body', 'sentence', 'phrase', 'review', 'avis', 'sentence1', 'premise', 'text1', 'question1']
 
 /** The delimiter of the header line: the most frequent of , ; and tab outside quotes (French Excel writes ;). */
 export function detectDelimiter(text: string): string {
@@ -64,6 +64,18 @@ export function guessTextColumn(table: Table): number {
   if (named >= 0) return named
   const length = (i: number) => table.rows.reduce((sum, row) => sum + row[i].length, 0)
   return table.columns.reduce((best, _, i) => (length(i) > length(best) ? i : best), 0)
+}
+
+const PAIR_COLUMNS = ['text_pair', 'sentence2', 'hypothesis', 'text2', 'texte2', 'phrase2', 'question2', 'second']
+
+/** The column that most likely holds the second texts of pairs: a familiar name, else the longest values on
+ * average among the columns other than `textColumn`. */
+export function guessPairColumn(table: Table, textColumn: number): number {
+  const named = table.columns.findIndex((name, i) => i !== textColumn && PAIR_COLUMNS.includes(name.toLowerCase()))
+  if (named >= 0) return named
+  const others = table.columns.map((_, i) => i).filter((i) => i !== textColumn)
+  const length = (i: number) => table.rows.reduce((sum, row) => sum + row[i].length, 0)
+  return others.reduce((best, i) => (length(i) > length(best) ? i : best), others[0] ?? textColumn)
 }
 
 function quote(value: string | number | boolean): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { chunkBySize, chunkItems, columnToItems, linesToItems, resultsToCsv } from '../src/batch'
-import { parseCsv, readTable } from '../src/csv'
+import { chunkBySize, chunkItems, columnToItems, linesToItems, linesToPairs, resultsToCsv } from '../src/batch'
+import { guessPairColumn, guessTextColumn, parseCsv, readTable } from '../src/csv'
 import { LABELS, prediction } from './helpers'
 
 describe('batch items', () => {
@@ -17,6 +17,30 @@ describe('batch items', () => {
       { row: 1, text: 'hello' },
       { row: 3, text: 'world' },
     ])
+  })
+})
+
+describe('batch pairs', () => {
+  it('splits each line at its first tab, leaving out lines without both texts', () => {
+    expect(linesToPairs('a man plays\tsomeone plays\nno tab\n\tonly the second\nx\ty\tz\n')).toEqual([
+      { row: 1, text: 'a man plays', textPair: 'someone plays' },
+      { row: 4, text: 'x', textPair: 'y\tz' },
+    ])
+  })
+
+  it('takes two columns of a table, guessed from their names, skipping rows without both', () => {
+    const table = readTable('id,premise,hypothesis\n1,A man plays.,Someone plays.\n2,,Empty first.\n3,A cat.,A pet.')
+    const text = guessTextColumn(table)
+    expect([text, guessPairColumn(table, text)]).toEqual([1, 2])
+    expect(columnToItems(table, 1, 2)).toEqual([
+      { row: 1, text: 'A man plays.', textPair: 'Someone plays.' },
+      { row: 3, text: 'A cat.', textPair: 'A pet.' },
+    ])
+  })
+
+  it('guesses the longest other column when no name says which', () => {
+    const table = readTable('a,b,c\nlong first text,x,a longer second text here\n')
+    expect(guessPairColumn(table, 0)).toBe(2)
   })
 })
 

@@ -2,6 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { defineComponent } from 'vue'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { UserError } from '../src/action'
+import type { Prediction } from '../src/api'
 import { chunkItems, type BatchItem } from '../src/batch'
 import { useBatchRun, type BatchRunOptions } from '../src/batchRun'
 import { parseCsv } from '../src/csv'
@@ -65,7 +66,7 @@ describe('useBatchRun', () => {
     pending[2].release()
     await done
     expect(pending.map((request) => request.inputs)).toEqual([['a', 'b'], ['c', 'd'], ['e']])
-    expect(batch.results.value.map((r) => [r.row, r.text, r.prediction.label])).toEqual([
+    expect(batch.results.value.map((r) => [r.row, r.text, (r.prediction as Prediction).label])).toEqual([
       [1, 'a', 'tech'],
       [2, 'b', 'tech'],
       [3, 'c', 'tech'],

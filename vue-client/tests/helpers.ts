@@ -1,6 +1,6 @@
 // Test doubles at the network boundary only: a fetch stub that answers like tp's server.
 import { vi } from 'vitest'
-import type { ExplainResponse, ModelEvaluation, ModelPublic, Prediction } from '../src/api'
+import type { ExplainResponse, ModelEvaluation, ModelPublic, MultiLabelPrediction, Prediction } from '../src/api'
 
 export const LABELS = ['business', 'entertainment', 'politics', 'sports', 'tech']
 
@@ -9,6 +9,10 @@ export function model(overrides: Partial<ModelPublic> = {}): ModelPublic {
     name: 'bbc-news-minilm',
     task: 'text-classification',
     default: true,
+    problem_type: 'single_label_classification',
+    text_pair: false,
+    thresholds: null,
+    main_metric: { name: 'test_macro_f1', value: 0.9822, greater_is_better: true },
     labels: LABELS,
     base_model: 'sentence-transformers/all-MiniLM-L6-v2',
     dataset: 'builtin:bbc-news',
@@ -46,17 +50,19 @@ export function explanation(overrides: Partial<ExplainResponse> = {}): ExplainRe
   return {
     model: 'bbc-news-minilm',
     task: 'text-classification',
+    problem_type: 'single_label_classification',
     tokens: [
-      { index: 0, id: 101, token: '[CLS]', special: true, start: null, end: null, attribution: 0, attribution_scaled: 0 },
-      { index: 1, id: 11854, token: 'striker', special: false, start: 0, end: 7, attribution: 0.002, attribution_scaled: 1 },
-      { index: 2, id: 3195, token: 'scored', special: false, start: 8, end: 14, attribution: -0.001, attribution_scaled: -0.5 },
-      { index: 3, id: 102, token: '[SEP]', special: true, start: null, end: null, attribution: 0, attribution_scaled: 0 },
+      { index: 0, id: 101, token: '[CLS]', special: true, segment: null, start: null, end: null, attribution: 0, attribution_scaled: 0 },
+      { index: 1, id: 11854, token: 'striker', special: false, segment: 0, start: 0, end: 7, attribution: 0.002, attribution_scaled: 1 },
+      { index: 2, id: 3195, token: 'scored', special: false, segment: 0, start: 8, end: 14, attribution: -0.001, attribution_scaled: -0.5 },
+      { index: 3, id: 102, token: '[SEP]', special: true, segment: null, start: null, end: null, attribution: 0, attribution_scaled: 0 },
     ],
     logits: [-1.3, -0.17, -0.93, 3.08, -1.38],
     probabilities: [0.0115, 0.0358, 0.0167, 0.9254, 0.0107],
     id2label: Object.fromEntries(LABELS.map((label, id) => [String(id), label])),
     label: 'sports',
     score: 0.9254,
+    value: null,
     target: 'sports',
     method: 'gradient_x_input',
     steps: null,
@@ -153,4 +159,46 @@ export async function chooseFiles(wrapper: { findAll: (s: string) => { element: 
   const input = wrapper.findAll('input[type="file"]')[n]
   Object.defineProperty(input.element, 'files', { value: files, configurable: true })
   await input.trigger('change')
+}
+
+// The two tiny task runs of the Python tests: disaster messages (multi-label) and STS-B pairs scored 0-5.
+export const AID_LABELS = ['aid_related', 'food', 'water', 'shelter']
+export const AID_THRESHOLDS = { aid_related: 0.4, food: 0.35, water: 0.3, shelter: 0.6 }
+
+export function multiLabelModel(overrides: Partial<ModelPublic> = {}): ModelPublic {
+  return model({
+    name: 'disaster-messages',
+    problem_type: 'multi_label_classification',
+    labels: AID_LABELS,
+    thresholds: AID_THRESHOLDS,
+    metrics: { test_micro_f1: 0.61, test_macro_f1: 0.42 },
+    main_metric: { name: 'test_micro_f1', value: 0.61, greater_is_better: true },
+    ...overrides,
+  })
+}
+
+export function pairRegressionModel(overrides: Partial<ModelPublic> = {}): ModelPublic {
+  return model({
+    name: 'sts-b',
+    problem_type: 'regression',
+    text_pair: true,
+    labels: ['score'],
+    metrics: { test_rmse: 0.9, test_pearson: 0.8 },
+    main_metric: { name: 'test_rmse', value: 0.9, greater_is_better: false },
+    ...overrides,
+  })
+}
+
+/** A multi-label answer with these scores (best first), each label's threshold tuned or `threshold` for all. */
+export function multiLabelPrediction(scores: Record<string, number>, threshold: number | null = null): MultiLabelPrediction {
+  const ranked = Object.entries(scores)
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, score]) => ({ label, score, threshold: threshold ?? AID_THRESHOLDS[label as keyof typeof AID_THRESHOLDS] }))
+  return {
+    labels: ranked.filter((s) => s.score >= s.threshold).map((s) => s.label),
+    label: ranked[0].label,
+    score: ranked[0].score,
+    scores: ranked,
+    truncated: false,
+  }
 }

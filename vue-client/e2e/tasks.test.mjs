@@ -1,0 +1,211 @@
+// End to end: the tasks beyond one label per text. app.py serves two tiny runs trained here for 6 steps on real data
+// (tests/tiny_tasks.py: disaster messages, multi-label with 33 labels; STS-B sentence pairs scored 0-5, regression),
+// and the built client at /app/ and the Gradio demo at / adapt to each, driven in Debian's Chromium. The tiny
+// models learn nothing: answers are checked for shape. Needs `npm run build` first; screenshots go to
+// e2e/screenshots/ (or $E2E_SCREENSHOTS).
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { PYTHON, REPO, startApp, stopApp } from './server.mjs'
+
+const CLIENT = fileURLToPath(new URL('..', import.meta.url))
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
+const MULTI = 'disaster-messages'
+const PAIRS = 'sts-b'
+const MESSAGE = 'We need water and food in Leogane, the bridge is down and the children are sick.'
+const PAIR = ['A man is playing a guitar.', 'Someone plays an instrument.']
+
+const work = mkdtempSync(join(tmpdir(), 'tp-e2e-tasks-'))
+/** @type {{ child: import('node:child_process').ChildProcess, url: string, log: string } | undefined} */
+let server
+/** @type {import('playwright-core').BrowserContext | undefined} */
+let context
+/** @type {import('playwright-core').Page} */
+let page
+/** @type {string[]} */
+const pageErrors = []
+
+/** @param {string} name */
+async function shot(name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+}
+
+/** @param {string} hash */
+async function openView(hash) {
+  await page.click(`nav a[href="#${hash}"]`)
+  await page.waitForSelector(`nav a[href="#${hash}"][aria-current="page"]`)
+}
+
+/** Click `button` and wait for the POST /predict it sends; its request body and its answer. */
+async function predicted(/** @type {() => Promise<unknown>} */ act) {
+  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/api/v1/predict')), act()])
+  assert.equal(response.status(), 200, await response.text())
+  return { sent: response.request().postDataJSON(), answer: await response.json() }
+}
+
+before(async () => {
+  assert.ok(existsSync(join(CLIENT, 'dist', 'index.html')), 'no build in vue-client/dist: run `npm run build` first')
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  mkdirSync(SHOTS, { recursive: true })
+  const runs = join(work, 'runs')
+  const made = spawnSync(PYTHON, [join('tests', 'tiny_tasks.py'), runs], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' },
+  })
+  assert.equal(made.status, 0, `could not train the tiny runs:\n${made.stderr.slice(-3000)}`)
+  server = await startApp(work, {
+    TP_MODELS: `${MULTI}=${join(runs, 'multi')},${PAIRS}=${join(runs, 'pairs')}`,
+    TP_BACKEND: 'torch', // no ONNX export in the background: the test's two cores are busy enough
+  })
+  context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.setDefaultTimeout(30_000)
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+})
+
+after(async () => {
+  await context?.close()
+  await stopApp(server)
+  rmSync(work, { recursive: true, force: true })
+})
+
+test('multi-label: chips of the labels over their tuned thresholds, then a threshold for every label', async () => {
+  await page.goto(`${server?.url}/app/`)
+  assert.deepEqual(await page.locator('header select option').allTextContents(), [MULTI, PAIRS])
+  await page.selectOption('header select', MULTI)
+  assert.match(await page.locator('[data-testid="threshold-state"]').innerText(), /^tuned per label \(0\.\d\d to 0\.\d\d\)$/)
+  await page.fill('textarea', MESSAGE)
+  const { sent, answer } = await predicted(() => page.click('button[type="submit"]'))
+  assert.equal(sent.threshold, undefined) // the run's tuned thresholds
+  await page.locator('.result .bars li').first().waitFor()
+  assert.equal(await page.locator('.result .bars li').count(), 33)
+  assert.equal(await page.locator('.result .bars .tick').count(), 33)
+  const { labels } = answer.predictions[0]
+  assert.equal(await page.locator('.result .bars .check').count(), labels.length)
+  if (labels.length) assert.deepEqual(await page.locator('[data-testid="predicted-labels"] li').allTextContents(), labels)
+  else await page.locator('[data-testid="no-label"]').waitFor()
+  await shot('task-multi-label')
+
+  const lowest = await predicted(() => page.locator('[data-testid="threshold"]').fill('0'))
+  assert.equal(lowest.sent.threshold, 0)
+  await page.locator('[data-testid="predicted-labels"] li').nth(32).waitFor()
+  assert.equal(await page.locator('[data-testid="threshold-state"]').innerText(), '0.00 for every label')
+  await shot('task-multi-label-threshold')
+  const back = await predicted(() => page.getByRole('button', { name: 'Back to the tuned thresholds' }).click())
+  assert.equal(back.sent.threshold, undefined)
+})
+
+test('multi-label batch: a label list per row, exported joined', async () => {
+  await openView('batch')
+  await page.fill('textarea', [MESSAGE, 'The earthquake destroyed our house.', 'Thank you for the news.'].join('\n'))
+  await page.locator('[data-testid="threshold"]').fill('0.5')
+  const { sent } = await predicted(() => page.click('button[type="submit"]'))
+  assert.equal(sent.threshold, 0.5)
+  await page.locator('tbody tr').nth(2).waitFor()
+  assert.deepEqual(await page.locator('thead th').allTextContents(), ['Row', 'Text', 'Labels', 'Best score'])
+  await shot('task-multi-label-batch')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export as CSV').click()])
+  const header = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').split('\r\n')[0]
+  assert.match(header, /^row,text,labels,p_\w+,.*,truncated$/)
+  assert.equal(header.split(',').length, 3 + 33 + 1)
+})
+
+test('a text-pair regression model: two texts in, the score out', async () => {
+  await page.selectOption('header select', PAIRS)
+  await openView('classify')
+  const boxes = page.locator('main textarea')
+  assert.equal(await boxes.count(), 2)
+  assert.equal(await page.locator('[data-testid="threshold"]').count(), 0)
+  await boxes.nth(0).fill(PAIR[0])
+  await boxes.nth(1).fill(PAIR[1])
+  const { sent, answer } = await predicted(() => page.click('button[type="submit"]'))
+  assert.deepEqual(sent.inputs, { text: PAIR[0], text_pair: PAIR[1] })
+  const shown = await page.locator('[data-testid="predicted-value"]').innerText()
+  assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.predictions[0].value * 1000) / 1000)
+  assert.equal(await page.locator('[data-testid="value-name"]').innerText(), 'score')
+  await shot('task-pair-regression')
+})
+
+test('pair batch: two CSV columns in, the value column out', async () => {
+  const csv = join(work, 'pairs.csv')
+  writeFileSync(csv, ['id,sentence1,sentence2', `1,${PAIR[0]},${PAIR[1]}`, '2,Stocks fell in Tokyo.,A cat sleeps on the sofa.',
+    '3,"A woman slices an onion, slowly.",Someone is cutting an onion.'].join('\n'))
+  await openView('batch')
+  await page.check('input[type="radio"][value="file"]')
+  await page.setInputFiles('[data-testid="batch-file"]', csv)
+  await page.getByText('3 pairs ready').waitFor()
+  assert.equal(await page.locator('[data-testid="text-column"] option:checked').innerText(), 'sentence1')
+  assert.equal(await page.locator('[data-testid="pair-column"] option:checked').innerText(), 'sentence2')
+  const { sent } = await predicted(() => page.click('button[type="submit"]'))
+  assert.deepEqual(sent.inputs[2], { text: 'A woman slices an onion, slowly.', text_pair: 'Someone is cutting an onion.' })
+  await page.locator('tbody tr').nth(2).waitFor()
+  assert.deepEqual(await page.locator('thead th').allTextContents(), ['Row', 'Text', 'Second text', 'score'])
+  await page.locator('[data-testid="value-summary"]').waitFor()
+  await shot('task-pair-batch')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export as CSV').click()])
+  assert.equal(download.suggestedFilename(), `pairs-${PAIRS}.csv`)
+  const lines = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').split('\r\n')
+  assert.equal(lines[0], 'row,text,text_pair,score,truncated')
+  assert.match(lines[3], /^3,"A woman slices an onion, slowly\.",Someone is cutting an onion\.,-?\d/)
+})
+
+test('in French, on a phone: the task views fit the screen', async () => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.click('button[lang="fr"]')
+  for (const model of [PAIRS, MULTI]) {
+    await page.selectOption('header select', model)
+    for (const view of ['model', 'batch', 'classify']) {
+      await openView(view)
+      await shot(`task-${model}-${view}-fr-phone`)
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      assert.ok(overflow <= 0, `${model} ${view} is ${overflow}px wider than the phone`)
+    }
+  }
+  await page.fill('main textarea', MESSAGE)
+  await predicted(() => page.click('button[type="submit"]'))
+  await page.locator('.result .bars li').first().waitFor()
+  await shot('task-multi-label-fr-phone-result')
+  await page.click('button[lang="en"]')
+  await page.setViewportSize({ width: 1280, height: 900 })
+})
+
+test('the Gradio demo: the threshold of a multi-label model, the two texts of a pair model', async () => {
+  await page.goto(`${server?.url}/`)
+  const tab = page.locator('[role="tabpanel"]:visible')
+  await tab.getByLabel('Use the run', { exact: false }).waitFor()
+  await tab.getByLabel('Text', { exact: true }).fill(MESSAGE)
+  await tab.getByRole('button', { name: 'Classify' }).click()
+  const note = page.locator('#classify-note')
+  await note.getByText('Predicted labels').waitFor()
+  await shot('task-gradio-multi-label')
+
+  const model = page.getByLabel('Model', { exact: true })
+  await model.click()
+  await page.getByRole('option', { name: PAIRS }).click()
+  const second = tab.getByLabel('Second text (text_pair)')
+  await second.waitFor()
+  await tab.getByLabel('Text', { exact: true }).fill(PAIR[0])
+  await second.fill(PAIR[1])
+  await tab.getByRole('button', { name: 'Classify' }).click()
+  await note.getByText('Predicted score').waitFor()
+  assert.equal(await tab.getByLabel('Use the run', { exact: false }).count(), 0)
+  await shot('task-gradio-pair-regression')
+})
+
+test('no script errors on the page', () => {
+  assert.deepEqual(pageErrors, [])
+})
