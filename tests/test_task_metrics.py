@@ -97,3 +97,15 @@ def test_a_multi_label_model_that_predicts_nothing_is_flagged(multi_label_data) 
     oracle = {**score_outputs(MULTI_LABEL, truth, np.where(truth == 1, 5.0, -5.0), labels),
               "problem_type": MULTI_LABEL.name}
     assert skill_warnings(oracle, baselines, labels) == []
+
+
+def test_positive_weights_for_rare_labels_and_a_label_no_training_row_carries() -> None:
+    from tp.training.objectives import MAX_POSITIVE_WEIGHT, positive_weights
+
+    rows = [[1, 0, 0]] * 40 + [[0, 1, 0]] * 2 + [[0, 0, 0]] * 8
+    weights, why = positive_weights("auto", rows, ["common", "rare", "never"])
+    assert weights[0] == 1.0  # 10 negatives / 40 positives, raised to 1: a common label is never down-weighted
+    assert weights[1] == MAX_POSITIVE_WEIGHT  # 48 negatives / 2 positives = 24, capped
+    assert "rarest 'rare': 2 of 50 rows" in why and "no training row carries 'never'" in why
+    assert positive_weights("none", rows, ["common", "rare", "never"])[0] is None
+    assert positive_weights("auto", [[1, 0], [0, 1]], ["a", "b"])[0] is None  # even labels: plain BCE

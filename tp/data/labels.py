@@ -122,8 +122,11 @@ def target_counts(targets: list[Any], labels: list[str], problem: Problem) -> di
     return {name: int(counts[i]) for i, name in enumerate(labels)}
 
 
-def format_label_counts(counts: dict[str, dict[str, Any]]) -> str:
-    """A small table of rows per label and split with each label's share, or the regression targets' summary."""
+def format_label_counts(counts: dict[str, dict[str, Any]], sizes: dict[str, int] | None = None) -> str:
+    """A small table of rows per label and split with each label's share, or the regression targets' summary.
+
+    `sizes` (rows per split) makes shares of rows, for multi-label counts, where a row carries several labels.
+    """
     splits = list(counts)
     first = next(iter(counts.values()))
     if set(first) == {"mean", "std", "min", "max"}:
@@ -132,11 +135,12 @@ def format_label_counts(counts: dict[str, dict[str, Any]]) -> str:
                   for stat in ("mean", "std", "min", "max")]
         return "\n".join(lines)
     width = max(len(name) for name in first)
-    lines = ["label distribution: " + "  ".join(f"{split:>14}" for split in splits)]
+    title = "rows carrying each label:" if sizes else "label distribution: "
+    lines = [title + "  ".join(f"{split:>14}" for split in splits)]
     for label in first:
         cells = []
         for split in splits:
-            total = sum(counts[split].values()) or 1
+            total = (sizes[split] if sizes else sum(counts[split].values())) or 1
             cells.append(f"{counts[split][label]:>6} ({counts[split][label] / total:4.0%})")
         lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
     return "\n".join(lines)

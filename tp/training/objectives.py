@@ -25,14 +25,24 @@ def positive_weights(setting: str, targets: list[list[float]], labels: list[str]
     hot = np.asarray(targets, dtype=float)
     positives = hot.sum(axis=0)
     ratios = (len(hot) - positives) / np.maximum(positives, 1.0)
+    absent = [name for name, count in zip(labels, positives, strict=True) if not count]
+    unseen = (f"; no training row carries {', '.join(map(repr, absent))}: the model cannot learn "
+              f"{'it' if len(absent) == 1 else 'them'}") if absent else ""
+    weights, why = _positive_weights(setting, positives, ratios, len(hot), labels)
+    return weights, why + unseen
+
+
+def _positive_weights(setting: str, positives: np.ndarray, ratios: np.ndarray, rows: int,
+                      labels: list[str]) -> tuple[list[float] | None, str]:
     if setting == "none":
         return None, "class_weights=none: plain binary cross-entropy"
     if setting == "auto" and ratios.max() < RARE_LABEL_RATIO:
         return None, f"no label is rare (negatives/positives at most {ratios.max():.2f}): plain binary cross-entropy"
     weights = np.clip(ratios, 1.0, MAX_POSITIVE_WEIGHT).round(4).tolist()
-    rarest = labels[int(ratios.argmax())]
+    seen = np.where(positives > 0, ratios, -1.0)  # the rarest label the training rows do carry
+    rarest = int(seen.argmax())
     return weights, (f"positive weights per label (negatives/positives, capped at {MAX_POSITIVE_WEIGHT:g}; rarest "
-                     f"{rarest!r}: {int(positives[ratios.argmax()])} of {len(hot)} rows)")
+                     f"{labels[rarest]!r}: {int(positives[rarest])} of {rows} rows)")
 
 
 def target_scale(targets: list[float]) -> dict[str, float]:

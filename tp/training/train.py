@@ -235,7 +235,8 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     scale = target_scale(data.splits["train"]["label"]) if data.problem.is_regression else None
     if state.is_main_process:
         write_recipe(work, requested, data.record)
-        print(format_label_counts(data.record["label_counts"]), flush=True)
+        sizes = data.record["sizes"] if data.problem_type == "multi_label_classification" else None
+        print(format_label_counts(data.record["label_counts"], sizes), flush=True)
         print("\n".join(f"tp chose {line}" for line in [*choices, weights_why]), flush=True)
         # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
         gpu_precision = precision if torch.cuda.is_available() else None
