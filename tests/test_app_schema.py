@@ -29,16 +29,22 @@ EXCLUDED_CHECKS = {  # check: why it cannot apply to this API
 
 def valid_for_its_model(case, models: dict, default: str) -> bool:
     """Whether a schema-valid body is also right for the model it names, which no schema can say: an
-    image must be an image file, each model takes one kind of input (and its methods), and a target must
-    be one of that model's labels. Only such bodies must be accepted (2xx); the rest get a 422."""
+    image must be an image file, each model takes one kind of input (texts, or text pairs for a pair model;
+    and its methods), a target must be one of that model's labels, `threshold` is for multi-label models.
+    Only such bodies must be accepted (2xx); the rest get a 422."""
     if case.media_type == "multipart/form-data" or not isinstance(case.body, dict):
         return case.media_type != "multipart/form-data"
     body = case.body
     items = body.get("inputs") if isinstance(body.get("inputs"), list) else [body.get("inputs")]
     model = models.get(body.get("model") or default)
-    if model is None or any(isinstance(item, dict) for item in items) or model["task"] != "text-classification":
+    if model is None or model["task"] != "text-classification":
+        return False
+    takes = dict if model["text_pair"] else str  # a pair model takes {text, text_pair} objects, others strings
+    if not all(isinstance(item, takes) and (takes is str or "text_pair" in item) for item in items):
         return False
     if body.get("method") in ("saliency", "attention_rollout"):
+        return False
+    if body.get("threshold") is not None and model["problem_type"] != "multi_label_classification":
         return False
     return body.get("target") is None or body["target"] in model["labels"]
 

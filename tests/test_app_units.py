@@ -84,6 +84,19 @@ def test_check_texts_caps(clean_env) -> None:
         settings.check_texts(["a", "x" * 11])
 
 
+def test_check_pairs_counts_a_pair_as_one_input(clean_env) -> None:
+    clean_env.setenv("TP_MAX_ITEMS", "2")
+    clean_env.setenv("TP_MAX_CHARS", "10")
+    settings = load_settings()
+    settings.check_pairs([("a", "b"), ("c", "d")])  # four texts, two inputs: as the document's maxItems says
+    with pytest.raises(InputError, match="3 text pairs; the limit is 2"):
+        settings.check_pairs([("a", "b")] * 3)
+    with pytest.raises(InputError, match=r"`inputs\[1\].text_pair` has 11 characters; the limit is 10"):
+        settings.check_pairs([("a", "b"), ("c", "x" * 11)])
+    with pytest.raises(InputError, match=r"`inputs.text` has 11 characters"):
+        settings.check_pairs([("x" * 11, "b")], one=True)
+
+
 def test_group_by_length_splits_only_when_padding_costs_more() -> None:
     assert group_by_length([256] * 8, max_rows=32) == [list(range(8))]  # equal lengths: one pass
     groups = group_by_length([5, 300, 7, 8, 290, 10], max_rows=32)

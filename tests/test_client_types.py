@@ -45,6 +45,16 @@ def test_the_document_ignores_this_machines_settings(monkeypatch: pytest.MonkeyP
     assert contract(client_openapi()) == contract(json.loads((CLIENT / "openapi.json").read_text(encoding="utf-8")))
 
 
+def test_the_document_lists_text_pairs_with_a_texts_limits() -> None:
+    schemas = client_openapi()["components"]["schemas"]
+    pair = {"$ref": "#/components/schemas/TextPairInput"}
+    predict = schemas["PredictRequest"]["properties"]["inputs"]["anyOf"]
+    assert pair in predict and {"type": "array", "items": pair, "minItems": 1, "maxItems": 64} in predict
+    assert pair in schemas["ExplainRequest"]["properties"]["inputs"]["anyOf"]
+    text = schemas["TextPairInput"]["properties"]["text_pair"]
+    assert (text["minLength"], text["maxLength"], text["pattern"]) == (1, 50_000, r"\S")
+
+
 @pytest.mark.skipif(
     not GENERATOR.is_file() or shutil.which("node") is None,
     reason="no vue-client/node_modules: run `npm ci` in vue-client/ to check the generated types",

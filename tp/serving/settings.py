@@ -241,9 +241,9 @@ class ServerSettings(TrainingSettings, BaseSettings):
         return specs
 
     def check_items(self, items: list[object]) -> None:
-        """InputError when a request has more texts or images than TP_MAX_ITEMS."""
+        """InputError when a request has more texts, text pairs or images than TP_MAX_ITEMS."""
         if len(items) > self.max_items:
-            kind = "texts" if isinstance(items[0], str) else "images"
+            kind = "texts" if isinstance(items[0], str) else "images" if hasattr(items[0], "image") else "text pairs"
             raise InputError(f"`inputs` has {len(items)} {kind}; the limit is {self.max_items} per request "
                              "(TP_MAX_ITEMS): split them into several requests.")
 
@@ -251,10 +251,19 @@ class ServerSettings(TrainingSettings, BaseSettings):
         """InputError when a request has too many texts or too long a text (shared by REST and Gradio)."""
         self.check_items(texts)
         for index, text in enumerate(texts):
-            if len(text) > self.max_chars:
-                where = "`inputs`" if len(texts) == 1 else f"`inputs[{index}]`"
-                raise InputError(f"{where} has {len(text):,} characters; the limit is {self.max_chars:,} "
-                                 "(TP_MAX_CHARS): shorten it (the model reads only its first tokens anyway).")
+            self._check_length(text, "`inputs`" if len(texts) == 1 else f"`inputs[{index}]`")
+
+    def check_pairs(self, pairs: list[tuple[str, str]], one: bool = False) -> None:
+        """InputError when a request has too many text pairs (each pair is one item) or too long a text in one."""
+        self.check_items(pairs)
+        for index, pair in enumerate(pairs):
+            for name, text in zip(("text", "text_pair"), pair, strict=True):
+                self._check_length(text, f"`inputs.{name}`" if one else f"`inputs[{index}].{name}`")
+
+    def _check_length(self, text: str, where: str) -> None:
+        if len(text) > self.max_chars:
+            raise InputError(f"{where} has {len(text):,} characters; the limit is {self.max_chars:,} "
+                             "(TP_MAX_CHARS): shorten it (the model reads only its first tokens anyway).")
 
 
 def _variable(field: str) -> str:

@@ -6,12 +6,7 @@ type Schemas = components['schemas']
 // The document lists this server's model names as an enum; a client takes any name GET /models gave.
 type AnyModel<T> = Omit<T, 'model'> & { model?: string | null }
 
-type DocumentedPredictRequest = AnyModel<Schemas['PredictRequest']>
-// The document's `inputs` lists texts and images; the server takes text pairs too (TextPairInput, for models with
-// `text_pair`), which its runtime limits (tp/serving/api/openapi.py) leave out for now.
-export type PredictRequest = Omit<DocumentedPredictRequest, 'inputs'> & {
-  inputs: DocumentedPredictRequest['inputs'] | Schemas['TextPairInput'] | Schemas['TextPairInput'][]
-}
+export type PredictRequest = AnyModel<Schemas['PredictRequest']>
 export type PredictResponse = Schemas['PredictResponse']
 export type Prediction = Schemas['Prediction']
 export type MultiLabelPrediction = Schemas['MultiLabelPrediction']

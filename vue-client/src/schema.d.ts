@@ -217,7 +217,7 @@ export interface components {
              * @description The text to explain, a text pair {"text": "...", "text_pair": "..."} for a pair model, or for an image model the image {"image": "<base64 of the file>"}.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
-            inputs: string | components["schemas"]["ImageInput"];
+            inputs: string | components["schemas"]["TextPairInput"] | components["schemas"]["ImageInput"];
             /**
              * Model
              * @description Name of a served model; default: the default model.
@@ -677,7 +677,7 @@ export interface components {
              * @description A text or a list of texts (text models), a text pair {"text": "...", "text_pair": "..."} or a list of pairs (models with `text_pair` true in GET /models), or an image {"image": "<base64 of the file>"} or a list of images (image models); up to the server's max_items.
              * @example Shares in the carmaker rose 5% after it reported record quarterly profits.
              */
-            inputs: string | string[] | components["schemas"]["ImageInput"] | components["schemas"]["ImageInput"][];
+            inputs: string | string[] | components["schemas"]["TextPairInput"] | components["schemas"]["TextPairInput"][] | components["schemas"]["ImageInput"] | components["schemas"]["ImageInput"][];
             /**
              * Model
              * @description Name of a served model (GET /models); default: the default model.

@@ -1,8 +1,8 @@
 """The OpenAPI document states this server's own limits, so generated clients and tests know them.
 
 Pydantic writes the static shape of each body; this adds what is only known from the settings: the
-most inputs per request, the most characters per text, the served models' names and labels, and the
-multipart/form-data upload bodies beside the JSON ones.
+most inputs per request, the most characters per text (each text of a pair too), the served models' names and
+labels, and the multipart/form-data upload bodies beside the JSON ones.
 """
 
 from __future__ import annotations
@@ -22,15 +22,22 @@ def _text_schema(settings: ServerSettings) -> dict[str, Any]:
 
 def _limit_body(body: dict[str, Any], settings: ServerSettings, names: list[str], many: bool) -> None:
     properties = body.get("properties", {})
-    text, image = _text_schema(settings), {"$ref": "#/components/schemas/ImageInput"}
-    if many:
-        texts = {"type": "array", "items": text, "minItems": 1, "maxItems": settings.max_items}
-        images = {"type": "array", "items": image, "minItems": 1, "maxItems": settings.max_items}
-        properties["inputs"]["anyOf"] = [text, texts, image, images]
+    text, pair = _text_schema(settings), {"$ref": "#/components/schemas/TextPairInput"}
+    image = {"$ref": "#/components/schemas/ImageInput"}
+    if many:  # a list holds one kind of input, up to max_items of them (a pair is one item)
+        texts, pairs, images = ({"type": "array", "items": item, "minItems": 1, "maxItems": settings.max_items}
+                                for item in (text, pair, image))
+        properties["inputs"]["anyOf"] = [text, texts, pair, pairs, image, images]
     else:
-        properties["inputs"]["anyOf"] = [text, image]
+        properties["inputs"]["anyOf"] = [text, pair, image]
     properties["model"]["anyOf"] = [{"type": "string", "enum": names}, {"type": "null"}]
     properties["model"]["examples"] = names[:1]
+
+
+def _limit_pair(pair: dict[str, Any], settings: ServerSettings) -> None:
+    """Each text of a pair has a text's limits (the server checks both)."""
+    for name in ("text", "text_pair"):
+        pair["properties"][name].update(_text_schema(settings))
 
 
 def _limit_upload(operation: dict[str, Any], settings: ServerSettings, names: list[str]) -> None:
@@ -46,6 +53,8 @@ def add_runtime_limits(schema: dict[str, Any], settings: ServerSettings, registr
     """The document with the settings' limits and the served models' names (or `names`)."""
     components = schema.get("components", {}).get("schemas", {})
     names = names or registry.names
+    if "TextPairInput" in components:
+        _limit_pair(components["TextPairInput"], settings)
     if "PredictRequest" in components:
         _limit_body(components["PredictRequest"], settings, names, many=True)
     if "ExplainRequest" in components:

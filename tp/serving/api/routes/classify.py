@@ -107,7 +107,7 @@ async def predict(request: Annotated[PredictRequest, Body(openapi_examples=PREDI
     if images:
         served, scores = await registry.classify(request.model, await images_of(items, settings), True, timing)
     elif pairs:
-        settings.check_texts([text for pair in items for text in pair_texts(pair)])
+        settings.check_pairs([pair_texts(pair) for pair in items])
         served, scores = await registry.classify(request.model, [pair_texts(pair) for pair in items], timing=timing,
                                                  pairs=True)
     else:
@@ -145,7 +145,10 @@ async def explain(request: Annotated[ExplainRequest, Body(openapi_examples=EXPLA
         timing_headers(response, timing)
         return ImageExplainResponse(model=served.name, **result)
     item = pair_texts(request.inputs) if pairs else request.inputs
-    settings.check_texts(list(item) if pairs else [item])
+    if pairs:
+        settings.check_pairs([item], one=True)
+    else:
+        settings.check_texts([item])
     result = await served.explain(item, request.method, request.steps, request.target, timing := Timing())
     timing_headers(response, timing)
     return ExplainResponse(model=served.name, **result)
