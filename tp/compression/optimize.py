@@ -29,13 +29,13 @@ from tp.compression.measure import (
     weights_bytes,
     write_probe_inputs,
 )
+from tp.compression.method_checks import check_method
 from tp.compression.students import source_model, student_of
 from tp.compression.variants import gate, is_variant_folder, load_variant, record_verdict, write_variant
-from tp.errors import ConfigError, TpError
+from tp.errors import TpError
 from tp.evaluation.metrics import cpu_name
 from tp.evaluation.skill_check import warning_lines
 from tp.files import publish_folder
-from tp.tasks import SINGLE_LABEL
 
 BASELINE = "fp32"
 
@@ -144,26 +144,6 @@ BUILDERS: dict[str, Callable[[MethodSpec, LabData, Path, CompressionConfig, Any]
 }
 
 
-def _check_problem(spec: MethodSpec, lab: LabData) -> None:
-    """Students learn from one label per text (cross-entropy, soft targets, macro-F1 early stopping)."""
-    students = [stage.own_label for stage in spec.stages if stage.method in ("distill", "prune-layers")]
-    problem = lab.scorer.problem
-    if students and problem.name != SINGLE_LABEL.name:
-        raise ConfigError(f"`{spec.label}`: {students[0]} trains a student on one label per text; "
-                          f"{lab.run_dir.name} is a {problem.name.replace('_', ' ')} run. Use int8-dynamic, "
-                          "onnx-int8, prune-heads, prune-magnitude or max-length for it.")
-
-
-def _check_length(spec: MethodSpec, lab: LabData) -> None:
-    if spec.max_length is None:
-        return
-    if lab.is_image:
-        raise ConfigError(f"`{spec.label}`: max-length shortens texts; {lab.run_dir.name} classifies images.")
-    if spec.max_length >= lab.classifier.max_length:
-        raise ConfigError(f"`{spec.label}`: the run already reads at most {lab.classifier.max_length} tokens a "
-                          f"text; max-length must be fewer.")
-
-
 def _fresh(folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -172,8 +152,7 @@ def _fresh(folder: Path) -> Path:
 
 def build_variant(spec: MethodSpec, lab: LabData, config: CompressionConfig, log: Callable[[str], None]) -> Path:
     """Build one variant into `variants/<name>.partial/` and write its variant.json (status unmeasured)."""
-    _check_problem(spec, lab)
-    _check_length(spec, lab)
+    check_method(spec, lab)  # a student of a multi-label run, a length of an image run: refused before building
     folder = _fresh(lab.run_dir / "variants" / f"{spec.name}.partial")
     log(f"building {spec.label} ...")
     source, base = source_model(spec, lab, config, log)  # a stacked variant builds on its base's student
