@@ -41,6 +41,16 @@ class GateMetric:
     def show(self, value: float) -> str:
         return f"{value:.4f}" if self.relative else f"{value:.2%}"
 
+    @property
+    def drop_name(self) -> str:
+        """The drop's name among a served variant's metrics: `accuracy_drop_points`, `rmse_growth_percent`."""
+        return f"{self.key}_growth_percent" if self.relative else f"{self.key}_drop_points"
+
+    def compared(self, value: float, baseline: float) -> str:
+        """`accuracy 97.60% against fp32's 98.00%`, `RMSE 0.6100 against fp32's 0.6000 (+1.67%)`."""
+        growth = f" ({self.drop(baseline, value):+.2f}%)" if self.relative else ""
+        return f"{self.title} {self.show(value)} against fp32's {self.show(baseline)}{growth}"
+
     def rule(self, max_drop: float) -> str:
         """The gate in words: `loses more than 1 accuracy point`, `raises RMSE by more than 1%`."""
         if self.relative:
@@ -61,6 +71,19 @@ def metric_named(key: str | None) -> GateMetric:
 def gate_metric(problem_type: str | None) -> GateMetric:
     """The gate's metric for a problem (none recorded: one label per input, accuracy)."""
     return GATE_METRICS.get(problem_type or SINGLE_LABEL.name, ACCURACY)
+
+
+# what the lab measures beside the scores (tp.compression.measure): speed, size and memory
+SPEED_AND_SIZE = frozenset({"test_size", "throughput_texts_per_s", "latency_p50_ms", "latency_p95_ms",
+                            "latency_mean_ms", "latency_texts", "size_bytes", "runtime_rss_bytes",
+                            "loaded_rss_bytes", "peak_rss_bytes"})
+
+
+def measured_scores(measurements: dict[str, Any]) -> dict[str, float]:
+    """A variant's test scores among its lab measurements, named as a run's metrics.json names them
+    (`test_accuracy`, `test_macro_f1`; `test_micro_f1`...; `test_rmse`, `test_pearson`...)."""
+    return {f"test_{key}": value for key, value in measurements.items()
+            if isinstance(value, int | float) and not isinstance(value, bool) and key not in SPEED_AND_SIZE}
 
 
 @dataclass(frozen=True)

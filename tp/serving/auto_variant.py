@@ -7,7 +7,8 @@ TP_QUANTIZE, it picks the accepted variant with the highest batch-32 throughput,
 - the lab ran on a CPU of the same model as this one (a speed-up measured on an AMX Xeon says little
   about an AVX2 laptop, where bf16 is 4x slower than fp32);
 - the variant's own variant.json still says `accepted` (a variant the gate rejected is never chosen,
-  whatever the report says), and the runtime it needs is installed;
+  whatever the report says; the gate compares the problem's metric: accuracy, micro-F1 or RMSE), and the
+  runtime it needs is installed;
 - it is faster than the fp32 model measured in the same run.
 
 Otherwise the run's own fp32 weights are served, and `/models` says why. When the fastest such variant
@@ -90,6 +91,7 @@ def quick_candidate(run: Path, summary: dict[str, Any], beat: float) -> tuple[st
 
 def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str | None = None) -> Choice:
     """Which weights to serve for the run folder `run` under TP_VARIANT=`setting`."""
+    from tp.compression.gate_metric import metric_named
     from tp.evaluation.metrics import cpu_name
 
     if setting == "none":
@@ -100,6 +102,7 @@ def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str
     if summary is None:
         return Choice(None, f"TP_VARIANT=auto: {run.name} has no measured variants (run `tp optimize {run}`).")
     here, measured_on = cpu or cpu_name(), summary.get("environment", {}).get("cpu")
+    metric = metric_named(summary.get("gate_metric"))  # accuracy, micro-F1 or RMSE
     fp32 = ((summary.get("variants") or {}).get("fp32") or {}).get("measurements") or {}
     candidates = _candidates(run, summary) if (run / "variants").is_dir() else []
     quick = None
@@ -116,24 +119,24 @@ def choose_variant(run: Path, setting: str, device: str, quantize: str, cpu: str
         name, record = quick
         ratio = record["measurements"]["throughput_texts_per_s"] / fp32["throughput_texts_per_s"]
         rebuild = name
-        later = (f"{record.get('label', name)}, which the accuracy gate accepted and the lab measured on this CPU "
-                 f"({here}) at {ratio:.2f}x fp32's throughput, is not in variants/ (variant weights are not "
+        later = (f"{record.get('label', name)}, which the {metric.title} gate accepted and the lab measured on this "
+                 f"CPU ({here}) at {ratio:.2f}x fp32's throughput, is not in variants/ (variant weights are not "
                  "committed): it is rebuilt in the background (a quantization: seconds), gated again on the test "
                  "split and served once it passes, by this server and later starts.")
     if not candidates or candidates[0][0] <= fp32["throughput_texts_per_s"]:
         if rebuild:
             return Choice(None, f"TP_VARIANT=auto: fp32 serves now; {later}", rebuild=rebuild)
         if not candidates:
-            return Choice(None, "TP_VARIANT=auto: no variant that the accuracy gate accepted (and whose runtime is "
-                                "installed) is in variants/.")
+            return Choice(None, f"TP_VARIANT=auto: no variant that the {metric.title} gate accepted (and whose "
+                                "runtime is installed) is in variants/.")
         return Choice(None, f"TP_VARIANT=auto: the fastest accepted variant, {candidates[0][1]}, is not faster than "
                             "fp32 here.")
     speed, name, record = candidates[0]
     ratio = speed / fp32["throughput_texts_per_s"]
-    accuracy = record["measurements"]["accuracy"]
+    compared = metric.compared(record["measurements"][metric.key], fp32[metric.key])
     return Choice(run / "variants" / name,
-                  f"TP_VARIANT=auto: {record.get('label', name)}, the fastest variant the accuracy gate accepted, "
-                  f"measured on this CPU ({here}): {ratio:.2f}x fp32's throughput at batch 32, test accuracy "
-                  f"{accuracy:.2%} against fp32's {fp32['accuracy']:.2%} on the same {fp32['test_size']} "
+                  f"TP_VARIANT=auto: {record.get('label', name)}, the fastest variant the {metric.title} gate "
+                  f"accepted, measured on this CPU ({here}): {ratio:.2f}x fp32's throughput at batch 32, test "
+                  f"{compared} on the same {fp32['test_size']} "
                   f"{'images' if summary['environment'].get('task') == IMAGE.name else 'texts'}."
                   + (f" Meanwhile {later}" if later else ""), rebuild=rebuild)

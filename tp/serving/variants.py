@@ -1,7 +1,8 @@
 """Serving a compressed variant (`RUN_DIR/variants/<name>/`, made by tp optimize).
 
-A variant runs on the CPU in its own format (int8 torch, ONNX Runtime, pruned, sparse...). Its accuracy
-gate holds here too: a variant the gate rejected stops start-up unless TP_FORCE_VARIANTS=true.
+A variant runs on the CPU in its own format (int8 torch, ONNX Runtime, pruned, sparse...). Its gate
+(accuracy, micro-F1 or RMSE against fp32's) holds here too: a variant the gate rejected stops start-up
+unless TP_FORCE_VARIANTS=true.
 Explanations need gradients through fp32 weights: they use the run the variant was made from when it
 sits beside it (`RUN_DIR/`; loaded in the background once the server is ready, or on the first /explain),
 and are refused with a clear message otherwise.
@@ -52,13 +53,17 @@ def source_run_explainer(name: str, run: Path) -> tuple[Any, Any]:
 
 
 def variant_metrics(record: dict[str, Any]) -> dict[str, float]:
-    """What GET /models shows for a variant: its own measured test figures and the gate's numbers."""
+    """What GET /models shows for a variant: its own measured test scores (`test_accuracy`, `test_micro_f1`,
+    `test_rmse`... as a run's metrics.json names them) and the gate's numbers on its metric (`baseline_accuracy`
+    and `accuracy_drop_points`; `baseline_micro_f1`...; `baseline_rmse` and `rmse_growth_percent`)."""
+    from tp.compression.gate_metric import measured_scores, metric_named
+
     measured, gate = record.get("measurements") or {}, record.get("gate") or {}
-    pairs = {"test_accuracy": measured.get("accuracy"), "test_macro_f1": measured.get("macro_f1"),
-             "test_size": measured.get("test_size"), "size_bytes": measured.get("size_bytes"),
-             "latency_p50_ms": measured.get("latency_p50_ms"),
-             "baseline_accuracy": gate.get("baseline_accuracy"),
-             "accuracy_drop_points": gate.get("accuracy_drop_points")}
+    metric = metric_named(gate.get("metric"))  # verdicts older than `metric` gated accuracy
+    pairs = {**measured_scores(measured), "test_size": measured.get("test_size"),
+             "size_bytes": measured.get("size_bytes"), "latency_p50_ms": measured.get("latency_p50_ms"),
+             f"baseline_{metric.key}": gate.get("baseline", gate.get("baseline_accuracy")),
+             metric.drop_name: gate.get("drop", gate.get("accuracy_drop_points"))}
     return {key: value for key, value in pairs.items() if isinstance(value, int | float)}
 
 
@@ -93,6 +98,7 @@ class NoExplanation:
 def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder: Path, settings: Any,
                        telemetry: Any, device: str, workers: int) -> Any:
     """A compressed variant, as it is, on the CPU; explained with its run's fp32 model."""
+    from tp.compression.gate_metric import metric_named
     from tp.serving.images import example_data_urls
     from tp.serving.inference import ImageInference, TextInference
     from tp.serving.served import ServedModel, log, problem_fields, start_batcher
@@ -127,8 +133,8 @@ def load_variant_model(spec: Any, classifier: Any, info: dict[str, Any], folder:
     else:
         explain_model, preload = source_run_explainer(spec.name, run)
     if record.get("status") != "accepted":
-        log.warning("Serving %r although its accuracy gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
-                    record.get("status"))
+        log.warning("Serving %r although its %s gate %s it (TP_FORCE_VARIANTS=true)", spec.name,
+                    metric_named((record.get("gate") or {}).get("metric")).title, record.get("status"))
     run = Path(folder).resolve().parent.parent  # a variant keeps no examples: its run's
     examples = example_data_urls(run, list(classifier.labels), settings.max_image_bytes) if image else []
     served = ServedModel(spec, info, list(classifier.labels), max_tokens, "cpu", record["method"], batcher,

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tp.compression.gate_metric import gate_metric, metric_named
 from tp.serving.benchmark.flops import batch_efficiency
 from tp.serving.benchmark.load import LoadResult, run_load, wait_for_prediction
 from tp.serving.process import ServerProcess, start_server, start_tp_app
@@ -123,8 +124,9 @@ def summarise(target: Target) -> dict[str, Any]:
     result = {"cold_start_s": round(target.cold_start_s, 2), **merged.summary(),
               "rounds_rps": [round(r.throughput, 2) for r in loads]}
     if target.served.get("variant_reason"):
+        key = gate_metric(target.served.get("problem_type")).key  # what the variant was gated on
         result.update({"variant": target.served.get("variant"), "variant_reason": target.served["variant_reason"],
-                       "test_accuracy": target.served["metrics"].get("test_accuracy")})
+                       "gate_metric": key, f"test_{key}": target.served["metrics"].get(f"test_{key}")})
     if target.is_tp:
         after = server_metrics(target.server.url)
         delta = {key: after[key] - target.metrics_before[key] for key in after}
@@ -149,7 +151,8 @@ def rebuild_default_variant(cfg: BenchmarkConfig) -> dict[str, Any] | None:
         return None
     print(f"rebuilding variant {choice.rebuild} of {cfg.model} first, as a first start does in the background ...")
     record = rebuild(cfg.model, choice.rebuild)
-    return {"name": choice.rebuild, "status": record["status"], "accuracy": record["measurements"]["accuracy"]}
+    key = metric_named(record["gate"].get("metric")).key  # accuracy, micro_f1 or rmse
+    return {"name": choice.rebuild, "status": record["status"], key: record["measurements"][key]}
 
 
 def run_benchmark(cfg: BenchmarkConfig, log_dir: Path) -> dict[str, Any]:
@@ -253,8 +256,9 @@ GOAL_DEFAULT_P95 = 0.5  # issue 15: all defaults, >= 4x naive throughput at half
 def default_goal(auto: dict[str, Any]) -> dict[str, Any]:
     """All defaults on the run folder (TP_VARIANT=auto): the throughput and p95 goal, with what answered."""
     ratio, p95 = auto.get("throughput_vs_naive", 0.0), auto.get("p95_vs_naive", float("inf"))
-    served = (f"{auto['variant']}, test accuracy {auto['test_accuracy']:.2%}" if auto.get("variant")
-              else "the run's own fp32 weights")
+    metric = metric_named(auto.get("gate_metric"))
+    served = (f"{auto['variant']}, test {metric.title} {metric.show(auto[f'test_{metric.key}'])}"
+              if auto.get("variant") else "the run's own fp32 weights")
     return {"goal": f"defaults: >= {GOAL_RATIO:g}x naive throughput, p95 <= {GOAL_DEFAULT_P95:g}x",
             "measured": f"{ratio:.2f}x, p95 {p95:.2f}x ({served})",
             "met": ratio >= GOAL_RATIO and p95 <= GOAL_DEFAULT_P95}
