@@ -1,7 +1,7 @@
 """Publishing multi-label, regression and pair runs: the card's model-index carries the problem's metric types,
 the folder loads in stock `transformers.pipeline` with the card's arguments and gives tp's numbers, a pair model
 has no widget, no-skill runs are refused, a push goes through the loopback Hub stand-in, and a compressed
-variant's card reports the variant's own RMSE.
+variant's card reports the variant's own RMSE or per-label scores and links no file its repository lacks.
 """
 
 from __future__ import annotations
@@ -28,6 +28,24 @@ def card_of(folder: Path):
     from huggingface_hub import ModelCard
 
     return ModelCard.load(folder / "README.md")
+
+
+def linked_files(card_text: str) -> list[str]:
+    """The repository files a card links (images and pages), not web addresses."""
+    import re
+
+    return [link for link in re.findall(r"\]\(([^)\s]+)\)", card_text) if "://" not in link]
+
+
+def optimized_copy(run: Path, tmp_path: Path) -> Path:
+    """A copy of `run` after `tp optimize --methods int8-dynamic` (the lab writes into its run)."""
+    from tp.compression.config import CompressionConfig, parse_methods
+    from tp.compression.optimize import optimize_run
+
+    run = Path(shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("variants")))
+    optimize_run(run, CompressionConfig(methods=parse_methods("int8-dynamic"), measure_memory=False,
+                                        latency_texts=3, search_trials=0), log=lambda line: None)
+    return run
 
 
 def test_a_no_skill_run_is_refused_with_the_fix(multi_label_run, tmp_path) -> None:
@@ -85,13 +103,9 @@ def test_push_of_a_pair_model_through_the_hub_stand_in(pair_regression_run, tmp_
 
 
 def test_a_regression_variant_card_reports_its_own_rmse(pair_regression_run, tmp_path) -> None:
-    from tp.compression.config import CompressionConfig, parse_methods
-    from tp.compression.optimize import optimize_run
     from tp.publish.variant import assemble_variant_repo
 
-    run = Path(shutil.copytree(pair_regression_run, tmp_path / "run", ignore=shutil.ignore_patterns("variants")))
-    optimize_run(run, CompressionConfig(methods=parse_methods("int8-dynamic"), measure_memory=False,
-                                        latency_texts=3, search_trials=0), log=lambda line: None)
+    run = optimized_copy(pair_regression_run, tmp_path)
     record = json.loads((run / "variants" / "int8-dynamic" / "variant.json").read_text())
     dest = tmp_path / "repo"
     assemble_variant_repo(run, "int8-dynamic", dest, "alice/similarity-int8", force=True)
@@ -100,3 +114,20 @@ def test_a_regression_variant_card_reports_its_own_rmse(pair_regression_run, tmp
     assert reported["rmse"] == round(record["measurements"]["rmse"], 4)
     assert "| test RMSE |" in card.text and "[('" in card.text  # the tp snippet passes a (text, text_pair) tuple
     assert np.isfinite(json.loads((dest / "metrics.json").read_text())["test_pearson"])
+    # the run's predicted-against-true plot shows fp32, and the lab keeps no predictions to draw the variant's
+    assert (run / "reports" / "predicted_vs_true.png").is_file() and "predicted_vs_true.png" not in card.text
+    assert linked_files(card.text) and all((dest / link).is_file() for link in linked_files(card.text))
+
+
+def test_a_multi_label_variant_card_shows_its_own_label_scores(multi_label_run, tmp_path) -> None:
+    from tp.publish.variant import assemble_variant_repo
+
+    run = optimized_copy(multi_label_run, tmp_path)
+    record = json.loads((run / "variants" / "int8-dynamic" / "variant.json").read_text())
+    dest = tmp_path / "repo"
+    assemble_variant_repo(run, "int8-dynamic", dest, "alice/tags-int8", force=True)
+    card = card_of(dest)
+    assert "![per-label scores](reports/label_scores.png)" in card.text  # drawn from the variant's measurements
+    assert (dest / "reports" / "label_scores.png").read_bytes() != (run / "reports" / "label_scores.png").read_bytes()
+    assert json.loads((dest / "metrics.json").read_text())["test_per_class"] == record["measurements"]["per_class"]
+    assert all((dest / link).is_file() for link in linked_files(card.text)), linked_files(card.text)

@@ -135,8 +135,9 @@ def _search(metrics: dict[str, Any]) -> str:
 
 
 def render_card(metrics: dict[str, Any], info: dict[str, Any], repo_id: str | None = None,
-                extra_sections: str = "", usage: str | None = None) -> str:
-    """The full README.md text of a run folder; `usage` replaces the how-to-use section's body."""
+                extra_sections: str = "", usage: str | None = None, report_image: bool = True) -> str:
+    """The full README.md text of a run folder; `usage` replaces the how-to-use section's body, and
+    `report_image=False` leaves out the problem's report image (a folder that has none of its own)."""
     from huggingface_hub import ModelCard
 
     data, training = info["data"], info["training"]
@@ -176,7 +177,7 @@ print(load_classifier("path/to/this/folder").{_tp_predict(info, example)})
 {card_problems.compared_with(metrics, info)}
 {card_problems.per_label_table(metrics, info)}
 
-{card_problems.report_image(info)}
+{card_problems.report_image(info) if report_image else ""}
 
 ## Data and split
 

@@ -2,8 +2,10 @@
 
 A variant's repository holds the variant folder as it is (variant.json with the gate's verdict and the
 measurements, tp.json, the weights in the method's format, the tokenizer), the run's metrics and recipe,
-and a card whose model-index reports the *variant's* accuracy on the run's test split. A variant that the
-accuracy gate rejected is refused unless forced; forced, its card says so at the top.
+and a card whose model-index reports the *variant's* scores on the run's test split. Its report image is
+drawn from the variant's own measurements (confusion matrix, per-label scores); a regression variant has none
+(the lab keeps no predictions, and the run's predicted-against-true plot shows fp32), so its card links none.
+A variant that the gate rejected is refused unless forced; forced, its card says so at the top.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tp.errors import PublishError
-from tp.publish.card_problems import METRICS, pipeline_options, problem_of
+from tp.publish.card_problems import METRICS, REPORT_IMAGES, pipeline_options, problem_of
 from tp.publish.run import RUN_FILES, check_skill, compression_section, read_run, validate_card
-from tp.tasks import IMAGE, SINGLE_LABEL
+from tp.tasks import IMAGE, MULTI_LABEL, SINGLE_LABEL
 
 ONNX_USAGE = """The variant is an ONNX graph (int8 weights) with its tokenizer: stock ONNX Runtime and transformers
 run it, no tp needed (`pip install onnxruntime transformers huggingface_hub`):
@@ -133,6 +135,20 @@ def variant_metrics(run_metrics: dict[str, Any], record: dict[str, Any], labels:
     return metrics
 
 
+def _own_report_image(metrics: dict[str, Any], info: dict[str, Any], staging: Path, variant: str) -> bool:
+    """Draw the variant's own report image where its measurements allow; whether the card may link it."""
+    from tp.evaluation.reports import plot_confusion_matrix, plot_label_scores
+
+    reports = staging / "reports"
+    if "test_confusion_matrix" in metrics:
+        plot_confusion_matrix(metrics["test_confusion_matrix"], list(info["labels"]),
+                              reports / "confusion_matrix.png", f"{variant}: test split")
+    elif problem_of(info) is MULTI_LABEL and "test_per_class" in metrics:
+        plot_label_scores(metrics["test_per_class"], reports / "label_scores.png",
+                          f"{variant}: test micro-F1 {metrics['test_micro_f1']:.3f}")
+    return (staging / REPORT_IMAGES[problem_of(info).name][1]).is_file()
+
+
 def _section(record: dict[str, Any], run_name: str) -> str:
     from tp.compression.gate_metric import metric_named
 
@@ -173,7 +189,6 @@ def assemble_variant_repo(run_dir: Path, variant: str, dest: Path, repo_id: str 
     Raises RejectedVariantError when its gate did not accept it and `force` is False.
     """
     from tp.compression.variants import check_variant
-    from tp.evaluation.reports import plot_confusion_matrix
     from tp.files import staged_folder, write_json
     from tp.publish.card import render_card
 
@@ -191,19 +206,17 @@ def assemble_variant_repo(run_dir: Path, variant: str, dest: Path, repo_id: str 
             if name != "tp.json" and (run_dir / name).is_file():  # the variant's tp.json names the variant
                 shutil.copy2(run_dir / name, staging / name)
         write_json(staging / "metrics.json", metrics)
-        for report in ("compression.md", "compression.png", "training_curves.png"):
+        for report in ("compression.md", "compression.png", "training_curves.png", "search.png"):
             if (run_dir / "reports" / report).is_file():
                 (staging / "reports").mkdir(exist_ok=True)
                 shutil.copy2(run_dir / "reports" / report, staging / "reports" / report)
-        if "test_confusion_matrix" in metrics:
-            plot_confusion_matrix(metrics["test_confusion_matrix"], list(info["labels"]),
-                                  staging / "reports" / "confusion_matrix.png", f"{variant}: test split")
+        own_image = _own_report_image(metrics, info, staging, variant)
         card_info = {**info, "name": f"{info['name']}-{variant}", "license": license,
                      "tags": ["compressed", record["method"]] + ([] if record.get("status") == "accepted"
                                                                  else ["rejected-by-accuracy-gate"])}
         usage = usage_section(record["method"], repo_id or "OWNER/NAME", usage_example(info), info)
         compared = compression_section(run_dir, "All variants measured")
-        card = render_card(metrics, card_info, repo_id=repo_id, usage=usage,
+        card = render_card(metrics, card_info, repo_id=repo_id, usage=usage, report_image=own_image,
                            extra_sections=_section(record, info["name"]) + compared)
         validate_card(card, metrics)
         (staging / "README.md").write_text(card, encoding="utf-8")
