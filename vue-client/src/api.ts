@@ -27,11 +27,11 @@ export type BaselinePublic = Schemas['BaselinePublic']
 export type RunWarning = Schemas['RunWarning']
 export type ImageInput = Schemas['ImageInput']
 export type ImageLimits = Pick<Schemas['ModelLimits'], 'max_image_bytes' | 'max_image_pixels' | 'image_formats'>
-// POST /explain takes a text or an image; what comes back depends on the model's task
+// POST /explain takes a text, a text pair or an image; what comes back depends on the model's task
 export type ImageExplainMethod = ImageExplainResponse['method']
 export type ExplainMethod = Exclude<NonNullable<Schemas['ExplainRequest']['method']>, ImageExplainMethod>
 type AnyExplainRequest = AnyModel<Schemas['ExplainRequest']>
-export type ExplainRequest = AnyExplainRequest & { inputs: string; method?: ExplainMethod | null }
+export type ExplainRequest = AnyExplainRequest & { inputs: string | TextPairInput; method?: ExplainMethod | null }
 export type ImageExplainRequest = Omit<AnyExplainRequest, 'steps'> & { inputs: ImageInput; method?: ImageExplainMethod | null }
 
 /** An answer that is not 2xx (status > 0), or no answer at all (status 0: network failure). */

@@ -105,6 +105,17 @@ export const en = {
   'pipeline.softmax': 'Probability (softmax)',
   'pipeline.prediction': '3. Prediction',
   'pipeline.predictionText': '{label}, with a probability of {score}.',
+  'pipeline.intro.multi':
+    'What the model does with a text: it cuts it into tokens, computes one score (a logit) per label, then a sigmoid turns each score into that label’s probability alone; every label at or above its threshold is predicted.',
+  'pipeline.intro.regression':
+    'What the model does with a text: it cuts it into tokens and computes one number from them, the predicted value.',
+  'pipeline.targetPredicted.multi': 'The highest-scoring label',
+  'pipeline.tokensHelp.regression': 'The colour shows how much each token pushed the predicted “{target}” up (green) or down (red).',
+  'pipeline.for.regression': 'up',
+  'pipeline.against.regression': 'down',
+  'pipeline.logits.multi': '2. Logits and sigmoid scores',
+  'pipeline.sigmoid': 'Score (sigmoid, each label alone)',
+  'pipeline.value': '2. The value being attributed',
   'model.details': 'Details',
   'model.name': 'Name',
   'model.task': 'Task',

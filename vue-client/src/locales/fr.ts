@@ -107,6 +107,17 @@ export const fr: Record<MessageKey, string> = {
   'pipeline.softmax': 'Probabilité (softmax)',
   'pipeline.prediction': '3. Prédiction',
   'pipeline.predictionText': '{label}, avec une probabilité de {score}.',
+  'pipeline.intro.multi':
+    'Ce que fait le modèle d’un texte : il le découpe en tokens, calcule un score (un logit) par étiquette, puis une sigmoïde donne à chaque étiquette sa propre probabilité ; toute étiquette qui atteint son seuil est prédite.',
+  'pipeline.intro.regression':
+    'Ce que fait le modèle d’un texte : il le découpe en tokens et en calcule un nombre, la valeur prédite.',
+  'pipeline.targetPredicted.multi': 'L’étiquette au score le plus élevé',
+  'pipeline.tokensHelp.regression': 'La couleur montre combien chaque token a poussé « {target} » prédit vers le haut (vert) ou vers le bas (rouge).',
+  'pipeline.for.regression': 'vers le haut',
+  'pipeline.against.regression': 'vers le bas',
+  'pipeline.logits.multi': '2. Logits et scores sigmoïdes',
+  'pipeline.sigmoid': 'Score (sigmoïde, chaque étiquette seule)',
+  'pipeline.value': '2. La valeur expliquée',
   'model.details': 'Détails',
   'model.name': 'Nom',
   'model.task': 'Tâche',
