@@ -7,6 +7,7 @@ Tiny models trained 6 steps learn nothing: these tests check shapes and agreemen
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,24 @@ def test_the_inputs_follow_the_model(demo: Client) -> None:
     assert [row[1] for row in logits["data"]] == ["score"]
     summary, *_ = demo.predict(TEXT, "multi", "gradient_x_input", api_name="/explain")
     assert "sigmoid score" in summary
+
+
+def test_the_examples_follow_the_model(demo: Client, multi_label_run: Path, pair_regression_run: Path) -> None:
+    def examples(run: Path) -> list:
+        return json.loads((run / "tp.json").read_text(encoding="utf-8"))["examples"]
+
+    endpoints = set(demo.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/model_examples", "/model_examples_change", "/classify_example", "/classify_example_pair",
+            "/explain_example", "/explain_example_pair"} <= endpoints
+    pairs = examples(pair_regression_run)
+    texts, paired, *explain_sets = demo.predict("pairs", api_name="/model_examples_change")
+    assert (texts["visible"], paired["visible"], paired["samples"]) == (False, True, pairs)
+    assert explain_sets == [texts, paired]  # the pipeline tab's sets follow too
+    assert demo.predict(1, api_name="/classify_example_pair") == tuple(pairs[1])  # both fields filled
+    messages = examples(multi_label_run)
+    texts, paired, *_ = demo.predict("multi", api_name="/model_examples_change")
+    assert (texts["visible"], texts["samples"], paired["visible"]) == (True, [[text] for text in messages], False)
+    assert demo.predict(0, api_name="/explain_example") == messages[0]
 
 
 def test_the_card_compares_each_model_with_its_baselines_on_its_problems_scores(demo: Client) -> None:

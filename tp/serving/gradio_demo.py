@@ -13,6 +13,7 @@ import gradio as gr
 
 from tp.errors import TpError
 from tp.serving.answers import read_rows
+from tp.serving.gradio_examples import example_sets, example_updates
 from tp.serving.gradio_images import image_model_names, image_tab
 from tp.serving.gradio_tasks import (
     DEFAULT_THRESHOLD,
@@ -139,6 +140,9 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
     def adapt(name: str) -> tuple[Any, ...]:
         return input_updates(registry, name)
 
+    def examples_of(name: str) -> tuple[Any, ...]:
+        return 2 * example_updates(registry, name)  # the Classify tab's two sets, then the pipeline tab's
+
     def card(name: str) -> tuple[str, Any]:
         return model_card(registry, name)
 
@@ -151,8 +155,6 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
     shown = registry.models.get(first)  # what the text tabs take and show at first; `adapt` follows the picker
     pairs = bool(shown and shown.pairs)
     multi = bool(shown and shown.problem is MULTI_LABEL)
-    examples = [example if pairs else [example] for example in registry.run_info(first).get("examples", [])
-                if isinstance(example, list if pairs else str)]  # a pair's example is [text, text_pair]
     title = "tp: text and image classification" if image_models else "tp: text classification"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"# {title}\n" + INTRO + (IMAGE_INTRO if image_models else ""))
@@ -170,9 +172,8 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
             run = gr.Button("Classify", variant="primary")
             label = gr.Label(num_top_classes=10, label="Scores")
             note = gr.Markdown(elem_id="classify-note")
-            if examples:
-                gr.Examples(examples, inputs=[text, text_pair] if pairs else [text],
-                            label="Examples from the test split")
+            # the picked model's examples, a pair in two fields (they follow the picker, as the boxes do)
+            examples = example_sets(registry, first, text, text_pair, "classify")
             asked = [text, model, text_pair, tuned, threshold]
             run.click(classify, asked, [label, note], api_name="classify", concurrency_limit=None)
             text.submit(classify, asked, [label, note], api_name="classify_submit", concurrency_limit=None)
@@ -188,9 +189,7 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
             method = gr.Radio(list(TEXT.explain_methods), value=TEXT.default_explain_method,
                               label="Attribution method")
             explain_button = gr.Button("Explain", variant="primary")
-            if examples:
-                gr.Examples(examples, inputs=[explain_text, explain_pair] if pairs else [explain_text],
-                            label="Examples from the test split")
+            examples += example_sets(registry, first, explain_text, explain_pair, "explain")
             summary = gr.Markdown()
             marked = gr.HighlightedText(label="Tokens coloured by attribution", show_legend=False)
             with gr.Row():
@@ -214,6 +213,9 @@ def build_demo(registry: ModelRegistry, settings: ServerSettings, jobs: Any = No
         adapted = [text_pair, tuned, threshold, label, explain_pair]
         demo.load(adapt, [model], adapted, api_name="model_inputs")
         model.change(adapt, [model], adapted, api_name="model_inputs_change")
+        # their own events, so /model_inputs answers its five updates as it always did
+        demo.load(examples_of, [model], examples, api_name="model_examples")
+        model.change(examples_of, [model], examples, api_name="model_examples_change")
         demo.load(card, [model], [card_text, matrix], api_name="model_card")
         model.change(card, [model], [card_text, matrix], api_name="model_card_change")
         # its own events, so /model_card answers (card, matrix) as it always did

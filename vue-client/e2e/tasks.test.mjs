@@ -163,12 +163,55 @@ test('pair batch: two CSV columns in, the value column out', async () => {
   assert.match(lines[3], /^3,"A woman slices an onion, slowly\.",Someone is cutting an onion\.,-?\d/)
 })
 
+/** Click `button` and wait for the POST /explain it sends; its request body and its answer. */
+async function explained(/** @type {() => Promise<unknown>} */ act) {
+  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/api/v1/explain')), act()])
+  assert.equal(response.status(), 200, await response.text())
+  return { sent: response.request().postDataJSON(), answer: await response.json() }
+}
+
+test('behind the pipeline of a pair model: both texts sent, tokens by text, the value attributed', async () => {
+  await openView('pipeline')
+  const boxes = page.locator('main textarea')
+  assert.equal(await boxes.count(), 2)
+  assert.equal(await page.locator('[data-testid="pipeline-target"]').count(), 0)
+  await boxes.nth(0).fill(PAIR[0])
+  await boxes.nth(1).fill(PAIR[1])
+  const { sent, answer } = await explained(() => page.click('button[type="submit"]'))
+  assert.deepEqual(sent.inputs, { text: PAIR[0], text_pair: PAIR[1] })
+  assert.equal(sent.target, null)
+  await page.locator('.group h3').nth(1).waitFor()
+  assert.deepEqual(await page.locator('.group h3').allTextContents(), ['First text', 'Second text (text_pair)'])
+  const second = await page.locator('.group[data-segment="1"] li').allInnerTexts()
+  assert.ok(second.some((token) => token.startsWith('someone')), second.join(' '))
+  const shown = await page.locator('[data-testid="predicted-value"]').innerText()
+  assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.value * 1000) / 1000)
+  await shot('task-pipeline-pair-regression')
+})
+
+test('behind the pipeline of a multi-label model: the label the user picks is explained', async () => {
+  await page.selectOption('header select', MULTI)
+  await page.fill('main textarea', MESSAGE)
+  const target = page.locator('[data-testid="pipeline-target"]')
+  assert.equal(await target.locator('option').first().innerText(), 'The highest-scoring label')
+  const label = /** @type {string} */ (await target.locator('option').nth(3).getAttribute('value'))
+  await target.selectOption(label)
+  const { sent, answer } = await explained(() => page.click('button[type="submit"]'))
+  assert.equal(sent.target, label)
+  assert.equal(answer.target, label)
+  await page.getByText(`pushed the label “${label}”`).waitFor()
+  assert.equal(await page.locator('.group h3').count(), 0)
+  assert.equal(await page.locator('main tbody tr').count(), 33)
+  await page.locator('[data-testid="pipeline-prediction"]').waitFor()
+  await shot('task-pipeline-multi-label')
+})
+
 test('in French, on a phone: the task views fit the screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 })
   await page.click('button[lang="fr"]')
   for (const model of [PAIRS, MULTI]) {
     await page.selectOption('header select', model)
-    for (const view of ['model', 'batch', 'classify']) {
+    for (const view of ['model', 'pipeline', 'batch', 'classify']) {
       await openView(view)
       await shot(`task-${model}-${view}-fr-phone`)
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
@@ -198,6 +241,13 @@ test('the Gradio demo: the threshold of a multi-label model, the two texts of a 
   await page.getByRole('option', { name: PAIRS }).click()
   const second = tab.getByLabel('Second text (text_pair)')
   await second.waitFor()
+  // the examples follow the picked model: its own test pairs, filling both fields; the other model's are gone
+  const [messages, pairs] = ['multi', 'pairs'].map((run) => JSON.parse(readFileSync(join(work, 'runs', run, 'tp.json'), 'utf8')).examples)
+  await tab.getByText(pairs[1][1], { exact: true }).click()
+  await page.waitForFunction((text) => [...document.querySelectorAll('textarea')].some((box) => box.value === text), pairs[1][1])
+  assert.equal(await tab.getByLabel('Text', { exact: true }).inputValue(), pairs[1][0])
+  assert.equal(await second.inputValue(), pairs[1][1])
+  assert.equal(await tab.getByText(messages[0], { exact: true }).filter({ visible: true }).count(), 0)
   await tab.getByLabel('Text', { exact: true }).fill(PAIR[0])
   await second.fill(PAIR[1])
   await tab.getByRole('button', { name: 'Classify' }).click()
