@@ -91,11 +91,16 @@ def loss_for(problem: Problem, setting: str, train_targets: list[Any],
 
 
 def validation_metrics(problem: Problem, labels: list[str]) -> Any:
-    """Trainer's `compute_metrics` for the problem: every metric checkpoint selection may watch."""
-    from tp.evaluation.problem_metrics import score_outputs
+    """Trainer's `compute_metrics` for the problem: every metric checkpoint selection may watch.
+
+    Multi-label checkpoints are scored at thresholds tuned on these validation rows, as the kept model will be
+    used: at 0.5 a checkpoint whose scores are shifted (positive weights shift them up) would look worse than it is.
+    """
+    from tp.evaluation.problem_metrics import score_outputs, tune_thresholds
 
     def compute(eval_pred: Any) -> dict[str, float]:
-        scored = score_outputs(problem, eval_pred.label_ids, eval_pred.predictions, labels, prefix="eval")
+        thresholds = tune_thresholds(eval_pred.label_ids, eval_pred.predictions) if problem is MULTI_LABEL else None
+        scored = score_outputs(problem, eval_pred.label_ids, eval_pred.predictions, labels, thresholds, prefix="eval")
         return {key[len("eval_"):]: float(value) for key, value in scored.items()
                 if isinstance(value, int | float) and not key.endswith("_size")}
 
