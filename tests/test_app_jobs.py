@@ -179,6 +179,33 @@ def test_the_train_tab_drives_a_whole_job_through_gradio_client(trainer, news_cs
     assert answer.status_code == 200, answer.text
 
 
+def test_the_task_pair_column_and_separator_are_inspected_over_rest_and_in_the_train_tab(trainer,
+                                                                                        tmp_path: Path) -> None:
+    from tiny_tasks import MULTI_LABEL_DATA, PAIRS_DATA
+
+    pairs = tmp_path / "pairs.csv"
+    pd.read_csv(PAIRS_DATA, sep="\t").head(120).to_csv(pairs, index=False)
+    settings = {"text_column": "sentence1", "label_column": "score", "task": "regression",
+                "text_pair_column": "sentence2", "base_model": "tiny-bert"}
+    with pairs.open("rb") as file:
+        answer = httpx.post(f"{trainer.url}/api/v1/jobs/inspect", files={"file": ("pairs.csv", file, "text/csv")},
+                            data={"settings": json.dumps(settings)}, timeout=120)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert (found["problem"], found["text_pair_column"], found["label_counts"]) == ("regression", "sentence2", None)
+    assert found["baselines"]["tfidf_ridge"]["scores"]["rmse"] > 0 and found["plan"]
+    bad = post_job(trainer.url, pairs, {**settings, "label_separator": ","})
+    assert bad.status_code == 422 and "label_separator" in bad.json()["detail"]
+
+    tagged = tmp_path / "tagged.csv"
+    rows = pd.read_json(MULTI_LABEL_DATA, lines=True).head(200)
+    rows.assign(labels=rows["labels"].map("|".join)).to_csv(tagged, index=False)
+    demo = Client(f"{trainer.url}/", verbose=False)
+    defaults = [None, "auto", None, None, False, 4, 15, ""]  # as before the task fields, which come last
+    *_, data, _ = demo.predict(handle_file(str(tagged)), *defaults, "multi_label", None, "|", api_name="/train_inspect")
+    assert "share of rows" in data and "| aid_related |" in data
+
+
 def test_a_finished_job_is_compressed_and_pushed_as_a_dry_run_and_its_token_is_never_written(
         trainer, news_csv: Path) -> None:
     url = trainer.url

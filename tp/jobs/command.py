@@ -52,6 +52,12 @@ def job_overrides(request: JobRequest, source: Path, task: str, folder: Path, th
     }
     if task == "text" and request.text_column:
         values["data.text_column"] = request.text_column
+    for key, value in (("data.text_pair_column", request.text_pair_column),
+                       ("data.label_separator", request.label_separator)):
+        if task == "text" and value is not None:
+            values[key] = value
+    if request.task != "auto":
+        values["data.task"] = request.task
     for key, value in (("training.epochs", request.epochs), ("training.max_steps", request.max_steps),
                        ("model.max_length", request.max_length)):
         if value is not None:

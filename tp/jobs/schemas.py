@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tp.tasks import PROBLEM_RECIPES
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 
@@ -31,6 +33,25 @@ class JobRequest(BaseModel):
     time_budget_minutes: float | None = Field(None, gt=0, le=10_080, description="The search's time budget.")
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][\w.-]{0,63}$",
                              description="The name the model is served as (default: job-<id>).")
+    task: Literal[PROBLEM_RECIPES] = Field(  # Literal of a tuple: its members
+        "auto", description="What a label is: `auto` (one class per row; list cells or `label_separator` make it "
+                            "multi-label), `single_label`, `multi_label` or `regression` (a number per row).")
+    text_pair_column: str | None = Field(None, min_length=1, max_length=200,
+                                         description="Column of the second texts, for a model of text pairs "
+                                                     "(similarity, entailment); default: one text per row.")
+    label_separator: str | None = Field(None, min_length=1, max_length=10,
+                                        description="Multi-label labels written in one cell, split at this (e.g. "
+                                                    "`|` or `,`); list cells (JSON, JSONL, Parquet) need none.")
+
+    @model_validator(mode="after")
+    def _check_task_options(self) -> JobRequest:
+        if self.label_separator is not None and self.task not in ("auto", "multi_label"):
+            raise ValueError(f"`label_separator` splits multi-label cells, but `task` is {self.task!r}: set `task` "
+                             "to multi_label, or leave `label_separator` out.")
+        if self.text_pair_column is not None and self.text_pair_column in (self.text_column, self.label_column):
+            raise ValueError(f"`text_pair_column` {self.text_pair_column!r} is also the text or label column: pick "
+                             "the column of the second texts.")
+        return self
 
 
 class Progress(BaseModel):
@@ -55,8 +76,11 @@ class CurvePoint(BaseModel):
 
 
 class BaselineScore(BaseModel):
-    accuracy: float
-    macro_f1: float
+    accuracy: float | None = Field(None, description="Test accuracy (multi-label: exact label sets); null for "
+                                                     "regression.")
+    macro_f1: float | None = Field(None, description="Test macro-F1; null for regression.")
+    scores: dict[str, float] = Field(default_factory=dict, description="Every test score it has (`micro_f1`, "
+                                     "`hamming_loss`; `rmse`, `mae`, `r2`...).")
     description: str
 
 
@@ -101,7 +125,13 @@ class InspectResponse(BaseModel):
     preview: list[dict[str, Any]] = Field(description="The first rows (long texts cut).")
     text_column: str | None = Field(description="The text column picked or guessed (None for images).")
     label_column: str | None
-    label_counts: dict[str, int] | None = Field(description="Rows per label, once the columns are known.")
+    problem: str | None = Field(None, description="The task tp will train, once the columns are known: "
+                                "`single_label`, `multi_label` or `regression`.")
+    text_pair_column: str | None = Field(None, description="The column of the second texts (pairs), if any.")
+    label_counts: dict[str, int] | None = Field(description="Rows per label, once the columns are known (multi-label: "
+                                                "rows carrying each label; they add up to more than the rows).")
+    target: dict[str, float] | None = Field(None, description="Regression: the training split's values "
+                                            "(mean, std, min, max); null for classifiers.")
     splits: dict[str, int] | None = Field(description="Rows of the train, validation and test splits tp will make.")
     baselines: dict[str, BaselineScore] | None = Field(description="The baselines' test scores on that split: the "
                                                                   "bar the model will be judged against.")

@@ -48,6 +48,14 @@ def curve_points(log_history: list[dict[str, Any]]) -> list[CurvePoint]:
             for entry in log_history if any(key in entry for key in CURVE_KEYS)]
 
 
+def task_options(request: JobRequest | None) -> dict[str, Any]:
+    """What the data is read as (`tp train`'s data.task, data.text_pair_column, data.label_separator)."""
+    if request is None:
+        return {}
+    return {"task": request.task, "text_pair_column": request.text_pair_column,
+            "label_separator": request.label_separator}
+
+
 class JobService:
     """The jobs folder, its runner, and the registry new models are served from."""
 
@@ -63,8 +71,11 @@ class JobService:
         folder = Path(tempfile.mkdtemp(prefix=".inspect-", dir=self.store.root))
         try:
             source = self._save(chunks, filename, folder)
-            found = inspect_source(source, text_column, label_column, self.settings.max_upload_rows)
-            if request is not None and found["label_counts"]:
+            if request is not None:  # the columns `settings` names, unless the form fields name others
+                text_column, label_column = text_column or request.text_column, label_column or request.label_column
+            found = inspect_source(source, text_column, label_column, self.settings.max_upload_rows,
+                                   **task_options(request))
+            if request is not None and found["splits"]:
                 request = request.model_copy(update={"text_column": found["text_column"] or request.text_column,
                                                      "label_column": found["label_column"]})
                 found["plan"] = self._plan(request, source, found, folder)[1]
@@ -79,7 +90,7 @@ class JobService:
     def _plan(self, request: JobRequest, source: Path, found: dict[str, Any], folder: Path) -> tuple[list[str], list]:
         overrides = job_overrides(request, source, found["task"], folder, self.runner.threads,
                                   self.settings.training_models)
-        return overrides, plan_lines(overrides, found["splits"]["train"], len(found["label_counts"]))
+        return overrides, plan_lines(overrides, found["splits"]["train"], len(found["label_counts"] or [0]))
 
     # a job
     def create(self, chunks: Iterable[bytes], filename: str | None, request: JobRequest) -> JobPublic:
@@ -90,8 +101,8 @@ class JobService:
         try:
             source = self._save(chunks, filename, folder)
             found = inspect_source(source, None if source.is_dir() else request.text_column, request.label_column,
-                                   self.settings.max_upload_rows)
-            if not found["label_counts"]:
+                                   self.settings.max_upload_rows, **task_options(request))
+            if not found["splits"]:
                 missing = "label_column" if found["label_column"] is None else "text_column"
                 raise InputError(f"Say which column holds the {missing.split('_')[0]}s: set `{missing}` to one of "
                                  f"{', '.join(found['columns'])}.")

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tp.data.formats import TABLE_SUFFIXES
-from tp.errors import DataError, InputError
+from tp.errors import ConfigError, DataError, InputError
 from tp.serving.errors import TooLargeError
 from tp.tasks import REGRESSION
 
@@ -131,50 +131,66 @@ def _cell(value: Any) -> Any:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
 
 
-def inspect_source(source: Path, text_column: str | None, label_column: str | None, max_rows: int) -> dict[str, Any]:
-    """Columns, a preview, guessed columns, and, once the columns are known, the label counts, the split sizes
-    and the baselines' test scores on the split `tp train` will make of this data (same seed, same carving)."""
+def inspect_source(source: Path, text_column: str | None, label_column: str | None, max_rows: int,
+                   task: str = "auto", text_pair_column: str | None = None,
+                   label_separator: str | None = None) -> dict[str, Any]:
+    """Columns, a preview, guessed columns, and, once the columns are known, the label counts (or a regression
+    target's spread), the split sizes and the baselines' test scores on the split `tp train` will make of this
+    data (same seed, same carving). `task`, `text_pair_column` and `label_separator` are `tp train`'s data.*."""
     frame = read_frame(source, max_rows)
     columns = [str(column) for column in frame.columns]
     images = "image" in columns and source.is_dir()
     label = label_column or guess_column(columns, LABEL_NAMES)
-    text = None if images else (text_column or guess_column(columns, TEXT_NAMES, avoid=label)
-                                or longest_text_column(frame, avoid=label))
+    avoid = {label, text_pair_column}
+    text = None if images else (text_column or guess_column([c for c in columns if c not in avoid], TEXT_NAMES)
+                                or longest_text_column(frame[[c for c in columns if c not in avoid]], avoid=None))
     found: dict[str, Any] = {
         "rows": len(frame), "columns": columns, "task": "image" if images else "text",
         "preview": [{column: _cell(value) for column, value in row.items()}
                     for row in frame.head(PREVIEW_ROWS).to_dict(orient="records")],
-        "text_column": text, "label_column": label, "label_counts": None, "splits": None, "baselines": None,
+        "text_column": text, "label_column": label, "text_pair_column": None if images else text_pair_column,
+        "problem": None, "label_counts": None, "target": None, "splits": None, "baselines": None,
     }
     if label is None or (not images and text is None):
         return found
-    for role, column in (("text_column", text), ("label_column", label)):
+    for role, column in (("text_column", text), ("label_column", label), ("text_pair_column", text_pair_column)):
         if column is not None and column not in columns:
             raise InputError(f"Column {column!r} ({role}) is not in the upload; its columns are: "
                              f"{', '.join(columns)}. Pick one of them.")
-    found.update(judge_upfront(source, text or "text", label))
+    options = {} if images else {"task": task, "text_pair_column": text_pair_column, "label_separator": label_separator}
+    found.update(judge_upfront(source, text or "text", label, **options))
     return found
 
 
-def judge_upfront(source: Path, text_column: str, label_column: str) -> dict[str, Any]:
-    """The label distribution and the baselines of the run to come (tp.data.prepare's own splits)."""
+def judge_upfront(source: Path, text_column: str, label_column: str, **options: Any) -> dict[str, Any]:
+    """The label distribution (rows per label; a regression target's spread) and the baselines of the run to come
+    (tp.data.prepare's own splits). `options`: DataConfig's task, text_pair_column, label_separator."""
     from tp.config import DataConfig
     from tp.data.prepare import prepare_data
     from tp.evaluation.baselines import compute_baselines
 
     try:
-        data = prepare_data(DataConfig(source=str(source), text_column=text_column, label_column=label_column))
-    except DataError as error:
+        data = prepare_data(DataConfig(source=str(source), text_column=text_column, label_column=label_column,
+                                       **{key: value for key, value in options.items() if value is not None}))
+    except (DataError, ConfigError) as error:
         raise InputError(str(error).replace(str(source), "the upload").replace("data.", "")) from error
-    if data.problem is REGRESSION:  # the job form asks for classes; a score column is for `tp train` for now
-        raise InputError(f"Column {label_column!r} holds numbers to predict (regression): a browser job trains "
-                         "classifiers. Train it with `tp train --set data.task=regression`, or pick a label column "
-                         "of classes.")
-    counts: dict[str, int] = {}  # rows per label; multi-label: rows carrying each label
-    for split in data.record["label_counts"].values():
-        for name, count in split.items():
-            counts[name] = counts.get(name, 0) + count
+    counts: dict[str, int] | None = None  # rows per label; multi-label: rows carrying each label
+    target = None
+    if data.problem is REGRESSION:
+        target = {key: float(value) for key, value in data.record["label_counts"]["train"].items()}
+    else:
+        counts = {}
+        for split in data.record["label_counts"].values():
+            for name, count in split.items():
+                counts[name] = counts.get(name, 0) + count
     baselines = compute_baselines(data.splits, data.labels, data.problem)  # multi-label: subset accuracy
-    return {"label_counts": counts, "splits": data.record["sizes"],
-            "baselines": {name: {"accuracy": round(scores["accuracy"], 4), "macro_f1": round(scores["macro_f1"], 4),
-                                 "description": scores["description"]} for name, scores in baselines.items()}}
+    return {"problem": data.problem.recipe, "label_counts": counts, "target": target, "splits": data.record["sizes"],
+            "baselines": {name: baseline_score(scores) for name, scores in baselines.items()}}
+
+
+def baseline_score(scores: dict[str, Any]) -> dict[str, Any]:
+    """A baseline as a job shows it: accuracy and macro-F1 (null for regression) and every score it has."""
+    numbers = {key: round(float(value), 4) for key, value in scores.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)}
+    return {"accuracy": numbers.get("accuracy"), "macro_f1": numbers.get("macro_f1"), "scores": numbers,
+            "description": scores["description"]}

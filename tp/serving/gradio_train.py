@@ -19,7 +19,8 @@ from tp.jobs.schemas import CompressRequest, JobPublic, JobRequest, PushRequest
 from tp.jobs.service import JobService
 from tp.jobs.store import ACTIVE, RUN_NAME
 from tp.jobs.uploads import UPLOAD_SUFFIXES
-from tp.tasks import IMAGE
+from tp.serving.gradio_train_data import baselines_markdown, data_markdown, plan_markdown
+from tp.tasks import IMAGE, PROBLEM_RECIPES
 
 POLL_S = 2.0  # how often a watched job's state, curves and log are read again
 METHODS = ["auto", "lora", "full", "head", "freeze"]
@@ -34,49 +35,6 @@ INTRO = ("Train a classifier on your own file: a table (CSV, TSV, JSON, JSONL, P
 def _chunks(path: str) -> Any:
     with Path(path).open("rb") as file:
         yield from iter(lambda: file.read(1 << 20), b"")
-
-
-def counts_markdown(counts: dict[str, Any]) -> str:
-    """Rows per label, or for a regression target its {mean, std, min, max} per split."""
-    if any(isinstance(value, dict) for value in counts.values()):
-        lines = [f"| {split} | " + " | ".join(f"{stats.get(key, float('nan')):.3g}" for key in ("mean", "std", "min",
-                                                                                               "max")) + " |"
-                 for split, stats in counts.items() if isinstance(stats, dict)]
-        return "| split | mean | std | min | max |\n|---|---|---|---|---|\n" + "\n".join(lines)
-    total = sum(counts.values()) or 1
-    rows = "\n".join(f"| {name} | {count:,} | {count / total:.1%} |" for name, count in
-                     sorted(counts.items(), key=lambda item: -item[1]))
-    return f"| label | rows | share |\n|---|---|---|\n{rows}"
-
-
-def data_markdown(found: Any) -> str:
-    if not found.label_counts:
-        return f"**{found.rows:,} rows**, columns: {', '.join(found.columns)}. Pick the text and label columns."
-    splits = ", ".join(f"{name} {size:,}" for name, size in (found.splits or {}).items())
-    return (f"**{found.rows:,} rows**; the splits tp will make: {splits}.\n\n{counts_markdown(found.label_counts)}"
-            f"\n\n{baselines_markdown(found.baselines)}")
-
-
-def baselines_markdown(baselines: Any, metrics: dict[str, float] | None = None) -> str:
-    """The model's test scores (once known) above each baseline's, on the same split."""
-    if not baselines:
-        return ""
-    lines = ["| | test accuracy | test macro-F1 |", "|---|---|---|"]
-    if metrics:
-        lines.append(f"| **this model** | **{metrics.get('test_accuracy', 0):.4f}** | "
-                     f"**{metrics.get('test_macro_f1', 0):.4f}** |")
-    for name, scores in baselines.items():
-        score = scores if isinstance(scores, dict) else scores.model_dump()
-        cells = " | ".join("-" if score.get(key) is None else f"{score[key]:.4f}" for key in ("accuracy", "macro_f1"))
-        lines.append(f"| {name} ({score['description']}) | {cells} |")  # regression baselines have neither
-    head = "Test scores on the split the model is judged on:" if metrics else "Baselines on the test split tp will " \
-        "make (the bar the model has to clear):"
-    return head + "\n\n" + "\n".join(lines)
-
-
-def plan_markdown(plan: list[str] | None) -> str:
-    """tp's choices and the memory plan, as `tp train` prints them before it starts."""
-    return f"What tp will do:\n\n```\n{chr(10).join(plan)}\n```" if plan else ""
 
 
 def curves_frame(view: JobPublic) -> Any:
@@ -125,12 +83,14 @@ def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown
     bases = list(allowed_bases(jobs.settings.training_models))
 
     def request(text: str | None, label: str | None, base: str | None, method: str, epochs: float | None,
-                steps: float | None, search: bool, trials: float, budget: float | None, name: str | None) -> JobRequest:
+                steps: float | None, search: bool, trials: float, budget: float | None, name: str | None,
+                task: str | None = "auto", pair: str | None = None, separator: str | None = None) -> JobRequest:
         try:
             return JobRequest(text_column=text or None, label_column=label or None, base_model=base or None,
                               method=method, epochs=epochs or None, max_steps=int(steps) if steps else None,
                               search_trials=int(trials) if search else None,
-                              time_budget_minutes=budget if search and budget else None, name=name or None)
+                              time_budget_minutes=budget if search and budget else None, name=name or None,
+                              task=task or "auto", text_pair_column=pair or None, label_separator=separator or None)
         except ValidationError as error:
             raise gr.Error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from None
 
@@ -247,6 +207,12 @@ def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown
         with gr.Row():
             text = gr.Dropdown([], label="Text column", allow_custom_value=True)
             label = gr.Dropdown([], label="Label column", allow_custom_value=True)
+        with gr.Row():  # tp train's data.task, data.text_pair_column, data.label_separator
+            problem = gr.Radio(list(PROBLEM_RECIPES), value="auto", label="Task (auto: one class per row; list cells "
+                               "or a separator make it multi-label; regression: a number per row)")
+            pair = gr.Dropdown([], value=None, label="Second text column (text pairs; empty: one text per row)",
+                               allow_custom_value=True)
+            separator = gr.Textbox(label="Label separator (multi-label labels in one cell, e.g. |)", max_length=10)
         preview = gr.Dataframe(label="First rows", interactive=False, wrap=True)
         data = gr.Markdown(elem_id="train-data")
         with gr.Row():
@@ -289,13 +255,16 @@ def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown
         result = gr.Markdown(elem_id="train-result")
         matrix = gr.Image(label="Confusion matrix (test split)", type="filepath", interactive=False)
         listing = gr.Dataframe(headers=JOB_HEADERS, label="Jobs (newest first)", interactive=False)
-    settings = [base, method, epochs, steps, search, trials, budget, name]
+    settings = [base, method, epochs, steps, search, trials, budget, name, problem, pair, separator]  # new ones last
     checked = [text, label, preview, data, plan]
     watched = [status, curves, log, result, matrix, serve_button, compress_button, push_button, listing]
-    upload.upload(inspect, [upload, gr.State(None), gr.State(None), *settings], checked, api_name="train_inspect")
-    for component in (text, label, base, method, search):  # the plan follows the settings
+    inspected = upload.upload(inspect, [upload, gr.State(None), gr.State(None), *settings], checked,
+                              api_name="train_inspect")
+    inspected.success(lambda shown: gr.update(choices=[str(column) for column in getattr(shown, "columns", [])]),
+                      [preview], [pair], api_visibility="private")  # the second text column: one of the upload's
+    for component in (text, label, base, method, search, problem, pair):  # the plan follows the settings
         component.input(inspect, [upload, text, label, *settings], checked, api_visibility="private")
-    for component in (epochs, steps, budget):
+    for component in (epochs, steps, budget, separator):
         component.blur(inspect, [upload, text, label, *settings], checked, api_visibility="private")
     start_button.click(start, [upload, text, label, *settings], [job, status], api_name="train_start").success(
         watch, [job], watched, api_name="train_watch", concurrency_limit=None)
