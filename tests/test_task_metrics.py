@@ -25,8 +25,19 @@ def test_thresholds_are_tuned_per_label_to_where_its_f1_peaks() -> None:
     assert tuned["test_micro_f1"] > plain["test_micro_f1"] and tuned["test_micro_f1"] > 0.95
 
 
-def test_a_label_never_seen_on_validation_keeps_the_default_threshold() -> None:
-    assert tune_thresholds(np.array([[1, 0], [0, 0]]), np.zeros((2, 2)))[1] == 0.5
+def test_a_rare_label_is_not_given_a_threshold_that_floods_the_other_rows() -> None:
+    rng = np.random.default_rng(0)
+    common = rng.integers(0, 2, 500)
+    rare = np.zeros(500, dtype=int)
+    rare[7] = 1
+    truth = np.stack([common, rare], axis=1)
+    scores = np.stack([np.where(common == 1, 0.9, 0.1), rng.uniform(0.2, 0.3, 500)], axis=1)
+    scores[7, 1] = 0.29  # the one positive scores like the negatives around it
+    thresholds = tune_thresholds(truth, np.log(scores / (1 - scores)))
+    # tuned on its own F1, the rare label would get 0.25 or so and be predicted for ~40% of the rows
+    assert thresholds[1] > 0.3 and (scores[:, 1] >= thresholds[1]).sum() == 0
+    assert score_outputs(MULTI_LABEL, truth, np.log(scores / (1 - scores)), ["a", "b"], thresholds)[
+        "test_micro_f1"] == pytest.approx(2 * 250 / (2 * 250 + 1), abs=0.02)
 
 
 def test_regression_metrics_of_a_perfect_and_a_constant_prediction() -> None:

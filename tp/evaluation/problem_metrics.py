@@ -73,26 +73,43 @@ def score_outputs(problem: Problem, y_true: list[Any], logits: np.ndarray, label
     return classification_metrics(list(y_true), logits.argmax(-1).tolist(), labels, prefix)
 
 
-def tune_thresholds(y_true: np.ndarray, logits: np.ndarray) -> list[float]:
-    """Per label, the decision threshold that maximises its F1 on these (validation) rows; 0.5 when it never occurs.
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
-    Candidates are 0.05 ... 0.95; ties go to the threshold closest to 0.5, so a label rarely seen keeps a
-    cautious default.
+
+def _micro_f1(tp: float, fp: float, fn: float) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def tune_thresholds(y_true: np.ndarray, logits: np.ndarray, passes: int = 3) -> list[float]:
+    """Per-label decision thresholds (0.05 ... 0.95) that together maximise micro-F1 on these (validation) rows.
+
+    Start from the best single threshold for every label, then move one label's threshold at a time to where the
+    micro-F1 of all labels peaks, a few passes over the labels (coordinate ascent). Tuning each label's own F1
+    instead over-fits rare labels: with a handful of validation positives, a low threshold that catches one of
+    them wins, and predicts the label for most test rows (seen: 610 of 1,000 disaster messages).
     """
-    from sklearn.metrics import f1_score
-
-    y_true, scores = np.asarray(y_true, dtype=int), sigmoid(np.asarray(logits, dtype=float))
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    chosen = []
-    for j in range(y_true.shape[1]):
-        if not y_true[:, j].any():
-            chosen.append(DEFAULT_THRESHOLD)
-            continue
-        f1s = [f1_score(y_true[:, j], scores[:, j] >= t, zero_division=0) for t in grid]
-        best = max(f1s)
-        chosen.append(float(min((t for t, f in zip(grid, f1s, strict=True) if f == best),
-                                key=lambda t: abs(t - DEFAULT_THRESHOLD))))
-    return chosen
+    y_true, scores = np.asarray(y_true, dtype=bool), sigmoid(np.asarray(logits, dtype=float))
+    predicted = scores[:, :, None] >= THRESHOLD_GRID  # rows x labels x candidates
+    tp = (predicted & y_true[:, :, None]).sum(axis=0)  # labels x candidates
+    fp = (predicted & ~y_true[:, :, None]).sum(axis=0)
+    fn = y_true.sum(axis=0)[:, None] - tp
+    nearest_half = np.abs(THRESHOLD_GRID - DEFAULT_THRESHOLD)
+    whole = [_micro_f1(tp[:, k].sum(), fp[:, k].sum(), fn[:, k].sum()) for k in range(len(THRESHOLD_GRID))]
+    chosen = np.full(y_true.shape[1], int(np.lexsort((nearest_half, -np.asarray(whole)))[0]))
+    for _ in range(passes):
+        changed = False
+        for j in range(y_true.shape[1]):
+            rows = np.arange(y_true.shape[1]) != j
+            others = [x[rows, chosen[rows]].sum() for x in (tp, fp, fn)]
+            f1 = np.array([_micro_f1(others[0] + tp[j, k], others[1] + fp[j, k], others[2] + fn[j, k])
+                           for k in range(len(THRESHOLD_GRID))])
+            ties = np.flatnonzero(f1 == f1.max())
+            best = int(ties[np.argmin(np.abs(ties - chosen[j]))])  # of equals, the one nearest where it stands
+            changed |= best != chosen[j]
+            chosen[j] = best
+        if not changed:
+            break
+    return [float(THRESHOLD_GRID[k]) for k in chosen]
 
 
 def main_score(metrics: dict[str, Any], problem: Problem, prefix: str = "test") -> float:
