@@ -1,9 +1,8 @@
 import { flushPromises, mount } from '@vue/test-utils'
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import BatchView from '../src/views/BatchView.vue'
-import { parseCsv } from '../src/csv'
 import { setLocale } from '../src/i18n'
-import { json, LABELS, model, prediction, stubFetch } from './helpers'
+import { catchCsvExports, json, LABELS, model, prediction, stubFetch, uploadText } from './helpers'
 
 beforeEach(() => setLocale('en'))
 
@@ -14,14 +13,6 @@ function stubPredict() {
     const predictions = inputs.map((text) => prediction(/money|shares/i.test(text) ? 'business' : 'sports'))
     return json({ model: 'bbc-news-minilm', predictions })
   })
-}
-
-async function upload(wrapper: ReturnType<typeof mount>, name: string, content: string) {
-  await wrapper.get('input[value="file"]').setValue(true)
-  const input = wrapper.get('input[type="file"]')
-  Object.defineProperty(input.element, 'files', { value: [new File([content], name)], configurable: true })
-  await input.trigger('change')
-  await flushPromises()
 }
 
 describe('BatchView', () => {
@@ -46,7 +37,7 @@ describe('BatchView', () => {
   it('reads the chosen column of an uploaded CSV (semicolons, quoted line breaks)', async () => {
     const fetch = stubPredict()
     const wrapper = mount(BatchView, { props: { model: model() } })
-    await upload(wrapper, 'news.csv', 'id;titre;texte\n1;Foot;"The striker\nscored"\n2;Bourse;Shares and money\n')
+    await uploadText(wrapper, 'news.csv', 'id;titre;texte\n1;Foot;"The striker\nscored"\n2;Bourse;Shares and money\n')
     const select = wrapper.get('select')
     expect(select.findAll('option').map((o) => o.text())).toEqual(['id', 'titre', 'texte'])
     expect((select.element as HTMLSelectElement).value).toBe('2') // guessed: "texte"
@@ -62,18 +53,16 @@ describe('BatchView', () => {
 
   it('reads a .txt file one text per line and exports the results as CSV', async () => {
     stubPredict()
-    const blobs: Blob[] = []
-    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: (blob: Blob) => (blobs.push(blob), 'blob:x'), revokeObjectURL: () => {} }))
-    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
+    const { click, records: exported } = catchCsvExports()
     const wrapper = mount(BatchView, { props: { model: model() } })
-    await upload(wrapper, 'texts.txt', 'Money talks\nGoal\n')
+    await uploadText(wrapper, 'texts.txt', 'Money talks\nGoal\n')
     await wrapper.get('form').trigger('submit')
     await flushPromises()
     await wrapper.findAll('button').find((b) => b.text() === 'Export as CSV')!.trigger('click')
 
     expect(click).toHaveBeenCalledTimes(1)
     expect((click.mock.contexts[0] as HTMLAnchorElement).download).toBe('texts-bbc-news-minilm.csv')
-    const records = parseCsv((await blobs[0].text()).replace(/^\uFEFF/, ''))
+    const records = await exported()
     expect(records[0]).toEqual(['row', 'text', 'label', 'score', ...LABELS.map((l) => `p_${l}`), 'truncated'])
     expect(records.slice(1).map((r) => r.slice(0, 3))).toEqual([
       ['1', 'Money talks', 'business'],

@@ -1,12 +1,21 @@
 // The classify and batch views for the tasks beyond one label per text: a multi-label model (chips, thresholds,
 // a slider that sends `threshold`) and a text-pair regression model (two texts in, a named number out).
 import { flushPromises, mount } from '@vue/test-utils'
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import BatchView from '../src/views/BatchView.vue'
 import ClassifyView from '../src/views/ClassifyView.vue'
-import { parseCsv } from '../src/csv'
 import { setLocale } from '../src/i18n'
-import { AID_LABELS, json, multiLabelModel, multiLabelPrediction, pairRegressionModel, sentBody, stubFetch } from './helpers'
+import {
+  AID_LABELS,
+  catchCsvExports,
+  json,
+  multiLabelModel,
+  multiLabelPrediction,
+  pairRegressionModel,
+  sentBody,
+  stubFetch,
+  uploadText,
+} from './helpers'
 
 beforeEach(() => setLocale('en'))
 
@@ -36,21 +45,6 @@ function stubPairs() {
 async function submit(wrapper: ReturnType<typeof mount>) {
   await wrapper.get('form').trigger('submit')
   await flushPromises()
-}
-
-async function upload(wrapper: ReturnType<typeof mount>, name: string, content: string) {
-  await wrapper.get('input[value="file"]').setValue(true)
-  const input = wrapper.get('input[type="file"]')
-  Object.defineProperty(input.element, 'files', { value: [new File([content], name)], configurable: true })
-  await input.trigger('change')
-  await flushPromises()
-}
-
-function exported() {
-  const blobs: Blob[] = []
-  vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: (blob: Blob) => (blobs.push(blob), 'blob:x'), revokeObjectURL: () => {} }))
-  vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
-  return async () => parseCsv((await blobs[0].text()).replace(/^\uFEFF/, ''))
 }
 
 describe('ClassifyView, multi-label', () => {
@@ -143,9 +137,9 @@ describe('ClassifyView, a text-pair regression model', () => {
 describe('BatchView for the tasks', () => {
   it('reads pairs from two CSV columns, shows each value and exports the pair columns', async () => {
     const fetch = stubPairs()
-    const csv = exported()
+    const exports = catchCsvExports()
     const wrapper = mount(BatchView, { props: { model: pairRegressionModel() } })
-    await upload(wrapper, 'sts.csv', 'sentence1,sentence2,score\nA man plays.,Someone plays music.,4.2\nA cat.,Stocks fell.,0.1\n')
+    await uploadText(wrapper, 'sts.csv', 'sentence1,sentence2,score\nA man plays.,Someone plays music.,4.2\nA cat.,Stocks fell.,0.1\n')
     expect(wrapper.get('[data-testid="text-column"]').element).toHaveProperty('value', '0')
     expect(wrapper.get('[data-testid="pair-column"]').element).toHaveProperty('value', '1')
     expect(wrapper.text()).toContain('2 pairs ready')
@@ -164,7 +158,7 @@ describe('BatchView for the tasks', () => {
     expect(wrapper.get('[data-testid="value-summary"]').text()).toBe('score: mean 1.6, from 1.2 to 2')
 
     await wrapper.findAll('button').find((b) => b.text() === 'Export as CSV')!.trigger('click')
-    const records = await csv()
+    const records = await exports.records()
     expect(records[0]).toEqual(['row', 'text', 'text_pair', 'score', 'truncated'])
     expect(records[1]).toEqual(['1', 'A man plays.', 'Someone plays music.', '2', 'false'])
   })
@@ -181,7 +175,7 @@ describe('BatchView for the tasks', () => {
 
   it('a multi-label batch: chips per row, the slider’s threshold on every request, labels joined in the export', async () => {
     const fetch = stubMultiLabel()
-    const csv = exported()
+    const exports = catchCsvExports()
     const wrapper = mount(BatchView, { props: { model: multiLabelModel() } })
     await wrapper.get('textarea').setValue('We need water.\nThank you.\n')
     await wrapper.get('[data-testid="threshold"]').setValue('0.4')
@@ -194,7 +188,7 @@ describe('BatchView for the tasks', () => {
     expect(wrapper.find('.summary').text()).toContain('water · 1')
 
     await wrapper.findAll('button').find((b) => b.text() === 'Export as CSV')!.trigger('click')
-    const records = await csv()
+    const records = await exports.records()
     expect(records[0]).toEqual(['row', 'text', 'labels', ...AID_LABELS.map((l) => `p_${l}`), 'truncated'])
     expect(records[1].slice(0, 4)).toEqual(['1', 'We need water.', 'water|aid_related|food', '0.72'])
   })

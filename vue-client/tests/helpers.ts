@@ -1,6 +1,8 @@
 // Test doubles at the network boundary only: a fetch stub that answers like tp's server.
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { vi } from 'vitest'
 import type { ExplainResponse, ModelEvaluation, ModelPublic, MultiLabelPrediction, Prediction } from '../src/api'
+import { parseCsv } from '../src/csv'
 
 export const LABELS = ['business', 'entertainment', 'politics', 'sports', 'tech']
 
@@ -159,6 +161,23 @@ export async function chooseFiles(wrapper: { findAll: (s: string) => { element: 
   const input = wrapper.findAll('input[type="file"]')[n]
   Object.defineProperty(input.element, 'files', { value: files, configurable: true })
   await input.trigger('change')
+}
+
+/** Upload a text file `name` holding `content` as a batch view's source (its file mode first). */
+export async function uploadText(wrapper: VueWrapper, name: string, content: string) {
+  await wrapper.get('input[value="file"]').setValue(true)
+  const input = wrapper.get('input[type="file"]')
+  Object.defineProperty(input.element, 'files', { value: [new File([content], name)], configurable: true })
+  await input.trigger('change')
+  await flushPromises()
+}
+
+/** Catch the CSV exports: `click` spies on the download link (its file name), `records()` parses the first file. */
+export function catchCsvExports() {
+  const blobs: Blob[] = []
+  vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: (blob: Blob) => (blobs.push(blob), 'blob:x'), revokeObjectURL: () => {} }))
+  const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
+  return { click, records: async () => parseCsv((await blobs[0].text()).replace(/^\uFEFF/, '')) }
 }
 
 // The two tiny task runs of the Python tests: disaster messages (multi-label) and STS-B pairs scored 0-5.
