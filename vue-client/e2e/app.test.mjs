@@ -5,17 +5,13 @@
 // e2e/screenshots/ (or $E2E_SCREENSHOTS).
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { CLIENT, checkBrowser, openBrowser, openView, shot } from './browser.mjs'
 import { PYTHON, REPO, startApp, stopApp } from './server.mjs'
 
-const CLIENT = fileURLToPath(new URL('..', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
 const API_KEY = 'e2e-key-0123456789abcdef'
 const MAX_CHARS = 2000 // small, so a too-long text is cheap to send
 const ROOT_PATH = '/proxy'
@@ -33,7 +29,7 @@ let context
 /** @type {import('playwright-core').Page} */
 let page
 /** @type {string[]} */
-const pageErrors = []
+let pageErrors = []
 let imageFolder = SHIPPED_DIGITS
 
 async function launch() {
@@ -85,47 +81,17 @@ function digitFiles() {
     .filter((file) => file.digit !== undefined)
 }
 
-/** @param {string} name */
-async function shot(name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
-}
-
 /** The trimmed text of the first element matching `selector` (waits for it). @param {string} selector */
 async function text(selector) {
   return ((await page.textContent(selector)) ?? '').trim()
 }
 
-/** @param {string} hash */
-async function openView(hash) {
-  await page.click(`nav a[href="#${hash}"]`)
-  await page.waitForSelector(`nav a[href="#${hash}"][aria-current="page"]`)
-}
-
 before(async () => {
   assert.ok(existsSync(join(CLIENT, 'dist', 'index.html')), 'no build in vue-client/dist: run `npm run build` first')
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
-  mkdirSync(SHOTS, { recursive: true })
+  checkBrowser()
   imageFolder = imageModelFolder()
   server = await launch()
-  context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-  })
-  page = context.pages()[0] ?? (await context.newPage())
-  page.setDefaultTimeout(30_000)
-  page.on('pageerror', (error) => pageErrors.push(error.message))
+  ;({ context, page, pageErrors } = await openBrowser(work, { acceptDownloads: true }))
 })
 
 after(async () => {
@@ -141,7 +107,7 @@ test('the API key prompt: the server’s reason, a wrong key refused, the right 
   await dialog.locator('input[type="password"]').fill('not-the-right-key-at-all')
   await dialog.locator('button[type="submit"]').click()
   await dialog.getByText('Wrong API key').waitFor()
-  await shot('api-key')
+  await shot(page, 'api-key')
   await dialog.locator('input[type="password"]').fill(API_KEY)
   await dialog.locator('button[type="submit"]').click()
   await dialog.waitFor({ state: 'detached' })
@@ -155,7 +121,7 @@ test('classify one text, with Ctrl+Enter and with the other model', async () => 
   await page.waitForSelector('[data-testid="predicted-label"]')
   assert.equal(await text('[data-testid="predicted-label"]'), 'sports')
   assert.equal(await page.locator('.bars li').count(), 5)
-  await shot('classify')
+  await shot(page, 'classify')
 
   await page.selectOption('header select', 'bbc-copy')
   const [response] = await Promise.all([
@@ -184,7 +150,7 @@ test("a server error shows the server's detail", async () => {
   const alert = page.locator('[role="alert"]').filter({ hasText: 'TP_MAX_CHARS' })
   await alert.waitFor()
   assert.match((await alert.textContent()) ?? '', /The server answered 422: `inputs` has 2,500 characters; the limit is 2,000/)
-  await shot('classify-error')
+  await shot(page, 'classify-error')
 })
 
 test('batch: upload a CSV, choose its column, classify all, export the results', async () => {
@@ -197,7 +163,7 @@ test('batch: upload a CSV, choose its column, classify all, export the results',
     ['4', 'Tech', 'The new smartphone chip doubles battery life, the company told developers.'],
   ]
   writeFileSync(csv, rows.map((row) => row.map((v) => `"${v.replace(/"/g, '""')}"`).join(';')).join('\r\n'))
-  await openView('batch')
+  await openView(page, 'batch')
   await page.check('input[type="radio"][value="file"]')
   await page.setInputFiles('[data-testid="batch-file"]', csv)
   await page.getByText('4 texts ready').waitFor()
@@ -207,7 +173,7 @@ test('batch: upload a CSV, choose its column, classify all, export the results',
   await page.locator('tbody tr').nth(3).waitFor()
   const labels = await page.locator('tbody tr td:nth-child(3) strong').allTextContents()
   assert.deepEqual(labels, ['sports', 'business', 'entertainment', 'tech'])
-  await shot('batch')
+  await shot(page, 'batch')
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export as CSV').click()])
   assert.equal(download.suggestedFilename(), 'articles-bbc-copy.csv')
@@ -217,7 +183,7 @@ test('batch: upload a CSV, choose its column, classify all, export the results',
 })
 
 test('behind the pipeline: tokens by attribution, logits and softmax', async () => {
-  await openView('pipeline')
+  await openView(page, 'pipeline')
   await page.fill('textarea', SPORTS)
   await page.click('button[type="submit"]')
   await page.waitForSelector('[data-testid="tokens"] li')
@@ -226,21 +192,21 @@ test('behind the pipeline: tokens by attribution, logits and softmax', async () 
   assert.ok(tokens.some((token) => token.includes('striker')))
   assert.equal(await page.locator('tbody tr').count(), 5)
   assert.match(await text('[data-testid="pipeline-prediction"]'), /^sports, with a probability of \d/)
-  await shot('pipeline')
+  await shot(page, 'pipeline')
 })
 
 test('the model panel: labels, metrics, confusion matrix', async () => {
-  await openView('model')
+  await openView(page, 'model')
   await page.waitForSelector('table.matrix')
   const labels = await page.locator('[data-testid="model-labels"] li').allTextContents()
   assert.deepEqual(labels, ['business', 'entertainment', 'politics', 'sports', 'tech'])
   assert.match(await text('main'), /Accuracy\s*98\.2%/)
-  await shot('model')
+  await shot(page, 'model')
 })
 
 test('an image model: upload a digit, see its label, then click an example', async () => {
   await page.selectOption('header select', IMAGE_MODEL)
-  await openView('classify')
+  await openView(page, 'classify')
   await page.waitForSelector('[data-testid="image-file"]')
   assert.equal(await page.locator('main textarea').count(), 0)
   const [digit] = digitFiles().filter((file) => file.digit === '7').concat(digitFiles())
@@ -256,7 +222,7 @@ test('an image model: upload a digit, see its label, then click an example', asy
   else assert.ok(DIGITS.includes(label))
   assert.equal(await page.locator('.bars li').count(), 10)
   assert.ok(await page.$eval('[data-testid="image-preview"]', (img) => /** @type {HTMLImageElement} */ (img).naturalWidth > 0))
-  await shot('image-classify')
+  await shot(page, 'image-classify')
 
   const examples = page.locator('[data-testid="image-examples"] button')
   assert.equal(await examples.count(), 10)
@@ -282,11 +248,11 @@ test('an image model: a file that is not an image is refused before it reaches t
   page.off('request', count)
   assert.equal(requests, 0)
   assert.equal(await page.locator('[data-testid="predicted-label"]').count(), 0)
-  await shot('image-error')
+  await shot(page, 'image-error')
 })
 
 test('an image model behind the pipeline: the heatmap over the image, both methods, logits and softmax', async () => {
-  await openView('pipeline')
+  await openView(page, 'pipeline')
   const [digit] = digitFiles()
   await Promise.all([
     page.waitForResponse((res) => res.url().endsWith('/api/v1/explain')),
@@ -298,7 +264,7 @@ test('an image model behind the pipeline: the heatmap over the image, both metho
   assert.ok((await loaded()) > 0, 'the overlay PNG does not decode')
   assert.equal(await page.locator('tbody tr').count(), 10)
   assert.match(await text('[data-testid="pipeline-prediction"]'), /^\d, with a probability of \d/)
-  await shot('image-pipeline')
+  await shot(page, 'image-pipeline')
 
   const [response] = await Promise.all([
     page.waitForResponse((res) => res.url().endsWith('/api/v1/explain')),
@@ -310,11 +276,11 @@ test('an image model behind the pipeline: the heatmap over the image, both metho
   await page.getByText('By attention rollout:').waitFor()
   await overlay.waitFor()
   assert.ok((await loaded()) > 0)
-  await shot('image-pipeline-rollout')
+  await shot(page, 'image-pipeline-rollout')
 })
 
 test('an image model in batch: several files at once, the bad one set aside', async () => {
-  await openView('batch')
+  await openView(page, 'batch')
   const files = digitFiles()
   const fake = join(work, 'notes.png')
   await page.setInputFiles('[data-testid="image-file"]', [...files.map((file) => file.path), fake])
@@ -328,7 +294,7 @@ test('an image model in batch: several files at once, the bad one set aside', as
     const right = rows.filter((row, i) => row[2] === files[i].digit).length
     assert.ok(right >= files.length - 1, `only ${right} of ${files.length} examples read right`)
   }
-  await shot('image-batch')
+  await shot(page, 'image-batch')
 })
 
 test('in French, on a phone: every view fits the screen', async () => {
@@ -338,9 +304,9 @@ test('in French, on a phone: every view fits the screen', async () => {
   for (const model of [IMAGE_MODEL, 'bbc-copy']) {
     await page.selectOption('header select', model)
     for (const view of ['model', 'pipeline', 'batch', 'classify']) {
-      await openView(view)
+      await openView(page, view)
       const name = model === IMAGE_MODEL ? `image-${view}-fr-phone` : `${view}-fr-phone`
-      await shot(name)
+      await shot(page, name)
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
       assert.ok(overflow <= 0, `${name} is ${overflow}px wider than the phone`)
     }

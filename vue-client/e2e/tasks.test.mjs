@@ -5,17 +5,13 @@
 // e2e/screenshots/ (or $E2E_SCREENSHOTS).
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { CLIENT, checkBrowser, openBrowser, openView, shot } from './browser.mjs'
 import { PYTHON, REPO, startApp, stopApp } from './server.mjs'
 
-const CLIENT = fileURLToPath(new URL('..', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
 const MULTI = 'disaster-messages'
 const PAIRS = 'sts-b'
 const MESSAGE = 'We need water and food in Leogane, the bridge is down and the children are sick.'
@@ -29,30 +25,24 @@ let context
 /** @type {import('playwright-core').Page} */
 let page
 /** @type {string[]} */
-const pageErrors = []
+let pageErrors = []
 
-/** @param {string} name */
-async function shot(name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
-}
-
-/** @param {string} hash */
-async function openView(hash) {
-  await page.click(`nav a[href="#${hash}"]`)
-  await page.waitForSelector(`nav a[href="#${hash}"][aria-current="page"]`)
-}
-
-/** Click `button` and wait for the POST /predict it sends; its request body and its answer. */
-async function predicted(/** @type {() => Promise<unknown>} */ act) {
-  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/api/v1/predict')), act()])
+/**
+ * Do `act` and wait for the POST to `endpoint` it sends; its request body and its (200) answer.
+ * @param {'predict' | 'explain'} endpoint
+ * @param {() => Promise<unknown>} act
+ */
+async function answered(endpoint, act) {
+  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith(`/api/v1/${endpoint}`)), act()])
   assert.equal(response.status(), 200, await response.text())
   return { sent: response.request().postDataJSON(), answer: await response.json() }
 }
+const predicted = (/** @type {() => Promise<unknown>} */ act) => answered('predict', act)
+const explained = (/** @type {() => Promise<unknown>} */ act) => answered('explain', act)
 
 before(async () => {
   assert.ok(existsSync(join(CLIENT, 'dist', 'index.html')), 'no build in vue-client/dist: run `npm run build` first')
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
-  mkdirSync(SHOTS, { recursive: true })
+  checkBrowser()
   const runs = join(work, 'runs')
   const made = spawnSync(PYTHON, [join('tests', 'tiny_tasks.py'), runs], {
     cwd: REPO,
@@ -64,17 +54,7 @@ before(async () => {
     TP_MODELS: `${MULTI}=${join(runs, 'multi')},${PAIRS}=${join(runs, 'pairs')}`,
     TP_BACKEND: 'torch', // no ONNX export in the background: the test's two cores are busy enough
   })
-  context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-  })
-  page = context.pages()[0] ?? (await context.newPage())
-  page.setDefaultTimeout(30_000)
-  page.on('pageerror', (error) => pageErrors.push(error.message))
+  ;({ context, page, pageErrors } = await openBrowser(work, { acceptDownloads: true }))
 })
 
 after(async () => {
@@ -98,26 +78,26 @@ test('multi-label: chips of the labels over their tuned thresholds, then a thres
   assert.equal(await page.locator('.result .bars .check').count(), labels.length)
   if (labels.length) assert.deepEqual(await page.locator('[data-testid="predicted-labels"] li').allTextContents(), labels)
   else await page.locator('[data-testid="no-label"]').waitFor()
-  await shot('task-multi-label')
+  await shot(page, 'task-multi-label')
 
   const lowest = await predicted(() => page.locator('[data-testid="threshold"]').fill('0'))
   assert.equal(lowest.sent.threshold, 0)
   await page.locator('[data-testid="predicted-labels"] li').nth(32).waitFor()
   assert.equal(await page.locator('[data-testid="threshold-state"]').innerText(), '0.00 for every label')
-  await shot('task-multi-label-threshold')
+  await shot(page, 'task-multi-label-threshold')
   const back = await predicted(() => page.getByRole('button', { name: 'Back to the tuned thresholds' }).click())
   assert.equal(back.sent.threshold, undefined)
 })
 
 test('multi-label batch: a label list per row, exported joined', async () => {
-  await openView('batch')
+  await openView(page, 'batch')
   await page.fill('textarea', [MESSAGE, 'The earthquake destroyed our house.', 'Thank you for the news.'].join('\n'))
   await page.locator('[data-testid="threshold"]').fill('0.5')
   const { sent } = await predicted(() => page.click('button[type="submit"]'))
   assert.equal(sent.threshold, 0.5)
   await page.locator('tbody tr').nth(2).waitFor()
   assert.deepEqual(await page.locator('thead th').allTextContents(), ['Row', 'Text', 'Labels', 'Best score'])
-  await shot('task-multi-label-batch')
+  await shot(page, 'task-multi-label-batch')
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export as CSV').click()])
   const header = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').split('\r\n')[0]
   assert.match(header, /^row,text,labels,p_\w+,.*,truncated$/)
@@ -126,7 +106,7 @@ test('multi-label batch: a label list per row, exported joined', async () => {
 
 test('a text-pair regression model: two texts in, the score out', async () => {
   await page.selectOption('header select', PAIRS)
-  await openView('classify')
+  await openView(page, 'classify')
   const boxes = page.locator('main textarea')
   assert.equal(await boxes.count(), 2)
   assert.equal(await page.locator('[data-testid="threshold"]').count(), 0)
@@ -137,14 +117,14 @@ test('a text-pair regression model: two texts in, the score out', async () => {
   const shown = await page.locator('[data-testid="predicted-value"]').innerText()
   assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.predictions[0].value * 1000) / 1000)
   assert.equal(await page.locator('[data-testid="value-name"]').innerText(), 'score')
-  await shot('task-pair-regression')
+  await shot(page, 'task-pair-regression')
 })
 
 test('pair batch: two CSV columns in, the value column out', async () => {
   const csv = join(work, 'pairs.csv')
   writeFileSync(csv, ['id,sentence1,sentence2', `1,${PAIR[0]},${PAIR[1]}`, '2,Stocks fell in Tokyo.,A cat sleeps on the sofa.',
     '3,"A woman slices an onion, slowly.",Someone is cutting an onion.'].join('\n'))
-  await openView('batch')
+  await openView(page, 'batch')
   await page.check('input[type="radio"][value="file"]')
   await page.setInputFiles('[data-testid="batch-file"]', csv)
   await page.getByText('3 pairs ready').waitFor()
@@ -155,7 +135,7 @@ test('pair batch: two CSV columns in, the value column out', async () => {
   await page.locator('tbody tr').nth(2).waitFor()
   assert.deepEqual(await page.locator('thead th').allTextContents(), ['Row', 'Text', 'Second text', 'score'])
   await page.locator('[data-testid="value-summary"]').waitFor()
-  await shot('task-pair-batch')
+  await shot(page, 'task-pair-batch')
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export as CSV').click()])
   assert.equal(download.suggestedFilename(), `pairs-${PAIRS}.csv`)
   const lines = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').split('\r\n')
@@ -163,15 +143,8 @@ test('pair batch: two CSV columns in, the value column out', async () => {
   assert.match(lines[3], /^3,"A woman slices an onion, slowly\.",Someone is cutting an onion\.,-?\d/)
 })
 
-/** Click `button` and wait for the POST /explain it sends; its request body and its answer. */
-async function explained(/** @type {() => Promise<unknown>} */ act) {
-  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/api/v1/explain')), act()])
-  assert.equal(response.status(), 200, await response.text())
-  return { sent: response.request().postDataJSON(), answer: await response.json() }
-}
-
 test('behind the pipeline of a pair model: both texts sent, tokens by text, the value attributed', async () => {
-  await openView('pipeline')
+  await openView(page, 'pipeline')
   const boxes = page.locator('main textarea')
   assert.equal(await boxes.count(), 2)
   assert.equal(await page.locator('[data-testid="pipeline-target"]').count(), 0)
@@ -186,7 +159,7 @@ test('behind the pipeline of a pair model: both texts sent, tokens by text, the 
   assert.ok(second.some((token) => token.startsWith('someone')), second.join(' '))
   const shown = await page.locator('[data-testid="predicted-value"]').innerText()
   assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.value * 1000) / 1000)
-  await shot('task-pipeline-pair-regression')
+  await shot(page, 'task-pipeline-pair-regression')
 })
 
 test('behind the pipeline of a multi-label model: the label the user picks is explained', async () => {
@@ -203,7 +176,7 @@ test('behind the pipeline of a multi-label model: the label the user picks is ex
   assert.equal(await page.locator('.group h3').count(), 0)
   assert.equal(await page.locator('main tbody tr').count(), 33)
   await page.locator('[data-testid="pipeline-prediction"]').waitFor()
-  await shot('task-pipeline-multi-label')
+  await shot(page, 'task-pipeline-multi-label')
 })
 
 test('in French, on a phone: the task views fit the screen', async () => {
@@ -212,8 +185,8 @@ test('in French, on a phone: the task views fit the screen', async () => {
   for (const model of [PAIRS, MULTI]) {
     await page.selectOption('header select', model)
     for (const view of ['model', 'pipeline', 'batch', 'classify']) {
-      await openView(view)
-      await shot(`task-${model}-${view}-fr-phone`)
+      await openView(page, view)
+      await shot(page, `task-${model}-${view}-fr-phone`)
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
       assert.ok(overflow <= 0, `${model} ${view} is ${overflow}px wider than the phone`)
     }
@@ -221,7 +194,7 @@ test('in French, on a phone: the task views fit the screen', async () => {
   await page.fill('main textarea', MESSAGE)
   await predicted(() => page.click('button[type="submit"]'))
   await page.locator('.result .bars li').first().waitFor()
-  await shot('task-multi-label-fr-phone-result')
+  await shot(page, 'task-multi-label-fr-phone-result')
   await page.click('button[lang="en"]')
   await page.setViewportSize({ width: 1280, height: 900 })
 })
@@ -234,7 +207,7 @@ test('the Gradio demo: the threshold of a multi-label model, the two texts of a 
   await tab.getByRole('button', { name: 'Classify' }).click()
   const note = page.locator('#classify-note')
   await note.getByText('Predicted labels').waitFor()
-  await shot('task-gradio-multi-label')
+  await shot(page, 'task-gradio-multi-label')
 
   const model = page.getByLabel('Model', { exact: true })
   await model.click()
@@ -253,7 +226,7 @@ test('the Gradio demo: the threshold of a multi-label model, the two texts of a 
   await tab.getByRole('button', { name: 'Classify' }).click()
   await note.getByText('Predicted score').waitFor()
   assert.equal(await tab.getByLabel('Use the run', { exact: false }).count(), 0)
-  await shot('task-gradio-pair-regression')
+  await shot(page, 'task-gradio-pair-regression')
 })
 
 test('no script errors on the page', () => {

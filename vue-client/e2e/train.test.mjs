@@ -4,17 +4,12 @@
 // made. Screenshots before, during and after the job go to e2e/screenshots/ (or $E2E_SCREENSHOTS).
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { checkBrowser, openBrowser, shot } from './browser.mjs'
 import { PYTHON, startApp, stopApp } from './server.mjs'
-
-const CLIENT = fileURLToPath(new URL('..', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = process.env.E2E_SCREENSHOTS ?? join(CLIENT, 'e2e', 'screenshots')
 
 const work = mkdtempSync(join(tmpdir(), 'tp-e2e-train-'))
 /** @type {{ child: import('node:child_process').ChildProcess, url: string, log: string } | undefined} */
@@ -24,7 +19,7 @@ let context
 /** @type {import('playwright-core').Page} */
 let page
 /** @type {string[]} */
-const pageErrors = []
+let pageErrors = []
 
 // the upload (real BBC News articles, renamed columns) and a tiny BERT with MiniLM's tokenizer to train from
 const PREPARE = `
@@ -43,14 +38,8 @@ BertModel(config).save_pretrained(work / "tiny-bert")
 AutoTokenizer.from_pretrained(builtin_path("builtin:minilm")).save_pretrained(work / "tiny-bert")
 `
 
-/** @param {string} name */
-async function shot(name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
-}
-
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
-  mkdirSync(SHOTS, { recursive: true })
+  checkBrowser()
   const made = spawnSync(PYTHON, ['-c', PREPARE, work], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } })
   assert.equal(made.status, 0, `could not prepare the upload and the tiny BERT:\n${made.stderr}`)
   server = await startApp(work, {
@@ -60,16 +49,7 @@ before(async () => {
     TP_TRAINING_MODELS: `tiny-bert=${join(work, 'tiny-bert')}`,
     TP_JOB_THREADS: '1',
   })
-  context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  })
-  page = context.pages()[0] ?? (await context.newPage())
-  page.setDefaultTimeout(60_000)
-  page.on('pageerror', (error) => pageErrors.push(error.message))
+  ;({ context, page, pageErrors } = await openBrowser(work, { timeout: 60_000 }))
 })
 
 after(async () => {
@@ -94,19 +74,19 @@ test('the Train tab: upload, labels and baselines, a job that learns on the page
   await tab.getByLabel('full', { exact: true }).check()
   await tab.getByLabel('Max steps', { exact: false }).fill('6')
   await tab.getByLabel('Serve as', { exact: false }).fill('browser-tiny')
-  await shot('train-before')
+  await shot(page, 'train-before')
   await tab.getByRole('button', { name: 'Start training' }).click()
   const status = page.locator('#train-status')
   await status.getByText(/queued|running/).first().waitFor()
-  await shot('train-during')
+  await shot(page, 'train-during')
   await status.getByText('succeeded').waitFor({ timeout: 240_000 })
   await page.locator('#train-result').getByText('this model').first().waitFor()
-  await shot('train-after')
+  await shot(page, 'train-after')
   await tab.getByRole('button', { name: 'Serve it' }).click()
   await page.locator('#train-result').getByText('Served as').first().waitFor()
   const models = await fetch(`${server?.url}/api/v1/models`).then((res) => res.json())
   assert.ok(models.models.some((/** @type {{ name: string }} */ model) => model.name === 'browser-tiny'))
-  await shot('train-served')
+  await shot(page, 'train-served')
   await page.reload() // a reload finds the job again
   await page.getByRole('tab', { name: 'Train' }).click()
   await page.locator('#train-status').getByText('succeeded').waitFor()
