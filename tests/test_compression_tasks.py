@@ -8,37 +8,13 @@ A variant that must fail is built, then broken on purpose (its head's bias moved
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
+from tiny_variants import copy_run, run_lab, shift_head_bias
 
-from tp.compression.config import CompressionConfig, parse_methods
 from tp.compression.gate_metric import gate_metric
-from tp.compression.optimize import optimize_run
 from tp.compression.variants import gate, load_variant
 from tp.errors import RejectedVariantError
-
-
-def lab(run: Path, methods: str, **settings) -> dict:
-    config = CompressionConfig(methods=parse_methods(methods), measure_memory=False, latency_texts=3,
-                               search_trials=0, **settings)
-    return optimize_run(run, config, log=lambda line: None)
-
-
-def copied(run: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(run, tmp_path / run.name, ignore=shutil.ignore_patterns("variants")))
-
-
-def shift_head_bias(folder: Path, by: float) -> None:
-    """Break a saved int8 variant: every output of its (fp32) head moves by `by`."""
-    from safetensors.torch import load_file, save_file
-
-    path = next(folder.glob("*.safetensors"))
-    tensors = load_file(path)
-    (key,) = [name for name in tensors if name.endswith("classifier.bias")]
-    tensors[key] = tensors[key] + by
-    save_file(tensors, path, metadata={"format": "pt"})
 
 
 def test_the_gate_rule_per_problem() -> None:
@@ -52,15 +28,15 @@ def test_the_gate_rule_per_problem() -> None:
 
 
 def test_multi_label_gate_on_micro_f1_accepts_then_rejects_a_broken_variant(multi_label_run, tmp_path) -> None:
-    run = copied(multi_label_run, tmp_path)
-    summary = lab(run, "int8-dynamic,distill:1")
+    run = copy_run(multi_label_run, tmp_path / multi_label_run.name)
+    summary = run_lab(run, "int8-dynamic,distill:1")
     assert summary["gate_metric"] == "micro_f1" and summary["problem_type"] == "multi_label_classification"
     assert "distill:1 trains a student on one label per text" in summary["failures"]["distill-1"]["error"]
     record = summary["variants"]["int8-dynamic"]
     assert record["status"] == "accepted" and record["gate"]["metric"] == "micro_f1"
     assert set(record["measurements"]) >= {"micro_f1", "macro_f1", "hamming_loss", "per_class"}
     shift_head_bias(run / "variants" / "int8-dynamic", -40.0)  # no label reaches its threshold any more
-    broken = lab(run, "int8-dynamic", reuse=True)["variants"]["int8-dynamic"]
+    broken = run_lab(run, "int8-dynamic", reuse=True)["variants"]["int8-dynamic"]
     assert broken["measurements"]["micro_f1"] == 0.0
     assert broken["status"] == "rejected" and broken["gate"]["drop"] > 1.0
     with pytest.raises(RejectedVariantError, match="lost .* micro-f1 points"):
@@ -70,8 +46,8 @@ def test_multi_label_gate_on_micro_f1_accepts_then_rejects_a_broken_variant(mult
 
 
 def test_pair_regression_gate_on_rmse_growth(pair_regression_run, tmp_path) -> None:
-    run = copied(pair_regression_run, tmp_path)
-    summary = lab(run, "int8-dynamic,onnx-int8")
+    run = copy_run(pair_regression_run, tmp_path / pair_regression_run.name)
+    summary = run_lab(run, "int8-dynamic,onnx-int8")
     assert summary["gate_metric"] == "rmse"
     fp32 = summary["variants"]["fp32"]["measurements"]
     assert "accuracy" not in fp32 and fp32["rmse"] > 0
@@ -82,7 +58,7 @@ def test_pair_regression_gate_on_rmse_growth(pair_regression_run, tmp_path) -> N
     classifier = load_variant(run / "variants" / "onnx-int8")
     assert classifier.pairs and classifier.problem_type == "regression"
     shift_head_bias(run / "variants" / "int8-dynamic", 3.0)  # every value 3 points higher: much larger error
-    broken = lab(run, "int8-dynamic", reuse=True, max_drop=5.0)["variants"]["int8-dynamic"]
+    broken = run_lab(run, "int8-dynamic", reuse=True, max_drop=5.0)["variants"]["int8-dynamic"]
     assert broken["status"] == "rejected" and broken["gate"]["drop"] > 5.0
     report = (run / "reports" / "compression.md").read_text()
     assert "RMSE growth (%)" in report and "raises the test RMSE by more than 5% of fp32's" in report

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hub_standin import HubStandIn
+from tiny_variants import optimized_copy
 
 from tp.errors import PublishError
 from tp.models.loading import load_classifier
@@ -37,15 +37,16 @@ def linked_files(card_text: str) -> list[str]:
     return [link for link in re.findall(r"\]\(([^)\s]+)\)", card_text) if "://" not in link]
 
 
-def optimized_copy(run: Path, tmp_path: Path) -> Path:
-    """A copy of `run` after `tp optimize --methods int8-dynamic` (the lab writes into its run)."""
-    from tp.compression.config import CompressionConfig, parse_methods
-    from tp.compression.optimize import optimize_run
+def int8_variant_repo(run: Path, tmp_path: Path, repo_id: str) -> tuple[Path, dict, Path]:
+    """`run` copied and optimized (int8-dynamic), then its variant's repository assembled in tmp_path/repo: the
+    copy, the variant's record (variant.json) and the repository folder."""
+    from tp.publish.variant import assemble_variant_repo
 
-    run = Path(shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("variants")))
-    optimize_run(run, CompressionConfig(methods=parse_methods("int8-dynamic"), measure_memory=False,
-                                        latency_texts=3, search_trials=0), log=lambda line: None)
-    return run
+    run = optimized_copy(run, tmp_path / "run")
+    record = json.loads((run / "variants" / "int8-dynamic" / "variant.json").read_text())
+    dest = tmp_path / "repo"
+    assemble_variant_repo(run, "int8-dynamic", dest, repo_id, force=True)
+    return run, record, dest
 
 
 def test_a_no_skill_run_is_refused_with_the_fix(multi_label_run, tmp_path) -> None:
@@ -103,12 +104,7 @@ def test_push_of_a_pair_model_through_the_hub_stand_in(pair_regression_run, tmp_
 
 
 def test_a_regression_variant_card_reports_its_own_rmse(pair_regression_run, tmp_path) -> None:
-    from tp.publish.variant import assemble_variant_repo
-
-    run = optimized_copy(pair_regression_run, tmp_path)
-    record = json.loads((run / "variants" / "int8-dynamic" / "variant.json").read_text())
-    dest = tmp_path / "repo"
-    assemble_variant_repo(run, "int8-dynamic", dest, "alice/similarity-int8", force=True)
+    run, record, dest = int8_variant_repo(pair_regression_run, tmp_path, "alice/similarity-int8")
     card = card_of(dest)
     reported = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert reported["rmse"] == round(record["measurements"]["rmse"], 4)
@@ -120,12 +116,7 @@ def test_a_regression_variant_card_reports_its_own_rmse(pair_regression_run, tmp
 
 
 def test_a_multi_label_variant_card_shows_its_own_label_scores(multi_label_run, tmp_path) -> None:
-    from tp.publish.variant import assemble_variant_repo
-
-    run = optimized_copy(multi_label_run, tmp_path)
-    record = json.loads((run / "variants" / "int8-dynamic" / "variant.json").read_text())
-    dest = tmp_path / "repo"
-    assemble_variant_repo(run, "int8-dynamic", dest, "alice/tags-int8", force=True)
+    run, record, dest = int8_variant_repo(multi_label_run, tmp_path, "alice/tags-int8")
     card = card_of(dest)
     assert "![per-label scores](reports/label_scores.png)" in card.text  # drawn from the variant's measurements
     assert (dest / "reports" / "label_scores.png").read_bytes() != (run / "reports" / "label_scores.png").read_bytes()

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tiny_variants import optimized_copy, run_lab, shift_head_bias
 
-from tp.compression.config import CompressionConfig, parse_methods
-from tp.compression.optimize import optimize_run
 from tp.compression.variants import is_variant_folder, load_variant
 from tp.models.loading import load_classifier
 from tp.serving.auto_variant import choose_variant
@@ -30,15 +29,6 @@ TEXTS = ["We need water and food in Leogane, the bridge is down.", "Thank you fo
 PAIRS = [{"text": "A man is playing a guitar.", "text_pair": "Someone plays an instrument."},
          {"text": "Stocks fell in Tokyo.", "text_pair": "A cat sleeps on the sofa."}]
 PAIR_TUPLES = [(pair["text"], pair["text_pair"]) for pair in PAIRS]
-
-
-def optimized(run: Path, folder: Path, methods: str, **settings) -> Path:
-    """A copy of `run` after `tp optimize --methods METHODS` (no memory probe, no search: seconds)."""
-    run = Path(shutil.copytree(run, folder, ignore=shutil.ignore_patterns("variants")))
-    config = CompressionConfig(methods=parse_methods(methods), measure_memory=False, latency_texts=3,
-                               search_trials=0, **settings)
-    optimize_run(run, config, log=lambda line: None)
-    return run
 
 
 def report_faster(run: Path, factors: dict[str, float]) -> dict:
@@ -58,28 +48,16 @@ def report_faster(run: Path, factors: dict[str, float]) -> dict:
     return summary
 
 
-def shift_head_bias(folder: Path, by: float) -> None:
-    """Break a saved int8 variant: its (fp32) head's outputs all move by `by`."""
-    from safetensors.torch import load_file, save_file
-
-    path = next(folder.glob("*.safetensors"))
-    tensors = load_file(path)
-    (key,) = [name for name in tensors if name.endswith("classifier.bias")]
-    tensors[key] = tensors[key] + by
-    save_file(tensors, path, metadata={"format": "pt"})
-
-
 @pytest.fixture(scope="module")
 def runs(multi_label_run: Path, pair_regression_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """multi: onnx-int8 accepted on micro-F1; pairs: int8-dynamic (3x) and onnx-int8 (2x) accepted on RMSE;
     broken: its int8-dynamic moved 3 points up after the lab, measured again (--reuse) and rejected."""
     root = tmp_path_factory.mktemp("task-variants")
-    multi = optimized(multi_label_run, root / "multi", "onnx-int8", max_drop=5.0)  # tiny: a noisy micro-F1
-    pairs = optimized(pair_regression_run, root / "pairs", "int8-dynamic,onnx-int8")
+    multi = optimized_copy(multi_label_run, root / "multi", "onnx-int8", max_drop=5.0)  # tiny: a noisy micro-F1
+    pairs = optimized_copy(pair_regression_run, root / "pairs", "int8-dynamic,onnx-int8")
     broken = Path(shutil.copytree(pairs, root / "broken", ignore=shutil.ignore_patterns("onnx-int8")))
     shift_head_bias(broken / "variants" / "int8-dynamic", 3.0)
-    optimize_run(broken, CompressionConfig(methods=parse_methods("int8-dynamic"), measure_memory=False,
-                                           latency_texts=3, search_trials=0, reuse=True), log=lambda line: None)
+    run_lab(broken, "int8-dynamic", reuse=True)
     summaries = {"multi": report_faster(multi, {"onnx-int8": 3.0}),
                  "pairs": report_faster(pairs, {"int8-dynamic": 3.0, "onnx-int8": 2.0}),
                  "broken": report_faster(broken, {"int8-dynamic": 3.0})}
