@@ -40,6 +40,19 @@ async function answered(endpoint, act) {
 const predicted = (/** @type {() => Promise<unknown>} */ act) => answered('predict', act)
 const explained = (/** @type {() => Promise<unknown>} */ act) => answered('explain', act)
 
+/** The view shows a pair model's two textareas: fill them with PAIR. */
+async function fillPair() {
+  const boxes = page.locator('main textarea')
+  assert.equal(await boxes.count(), 2)
+  await boxes.nth(0).fill(PAIR[0])
+  await boxes.nth(1).fill(PAIR[1])
+}
+
+/** The regression value the page shows, as a number. */
+async function shownValue() {
+  return Number((await page.locator('[data-testid="predicted-value"]').innerText()).replace(/,/g, ''))
+}
+
 before(async () => {
   assert.ok(existsSync(join(CLIENT, 'dist', 'index.html')), 'no build in vue-client/dist: run `npm run build` first')
   checkBrowser()
@@ -107,15 +120,11 @@ test('multi-label batch: a label list per row, exported joined', async () => {
 test('a text-pair regression model: two texts in, the score out', async () => {
   await page.selectOption('header select', PAIRS)
   await openView(page, 'classify')
-  const boxes = page.locator('main textarea')
-  assert.equal(await boxes.count(), 2)
   assert.equal(await page.locator('[data-testid="threshold"]').count(), 0)
-  await boxes.nth(0).fill(PAIR[0])
-  await boxes.nth(1).fill(PAIR[1])
+  await fillPair()
   const { sent, answer } = await predicted(() => page.click('button[type="submit"]'))
   assert.deepEqual(sent.inputs, { text: PAIR[0], text_pair: PAIR[1] })
-  const shown = await page.locator('[data-testid="predicted-value"]').innerText()
-  assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.predictions[0].value * 1000) / 1000)
+  assert.equal(await shownValue(), Math.round(answer.predictions[0].value * 1000) / 1000)
   assert.equal(await page.locator('[data-testid="value-name"]').innerText(), 'score')
   await shot(page, 'task-pair-regression')
 })
@@ -145,11 +154,8 @@ test('pair batch: two CSV columns in, the value column out', async () => {
 
 test('behind the pipeline of a pair model: both texts sent, tokens by text, the value attributed', async () => {
   await openView(page, 'pipeline')
-  const boxes = page.locator('main textarea')
-  assert.equal(await boxes.count(), 2)
   assert.equal(await page.locator('[data-testid="pipeline-target"]').count(), 0)
-  await boxes.nth(0).fill(PAIR[0])
-  await boxes.nth(1).fill(PAIR[1])
+  await fillPair()
   const { sent, answer } = await explained(() => page.click('button[type="submit"]'))
   assert.deepEqual(sent.inputs, { text: PAIR[0], text_pair: PAIR[1] })
   assert.equal(sent.target, null)
@@ -157,8 +163,7 @@ test('behind the pipeline of a pair model: both texts sent, tokens by text, the 
   assert.deepEqual(await page.locator('.group h3').allTextContents(), ['First text', 'Second text (text_pair)'])
   const second = await page.locator('.group[data-segment="1"] li').allInnerTexts()
   assert.ok(second.some((token) => token.startsWith('someone')), second.join(' '))
-  const shown = await page.locator('[data-testid="predicted-value"]').innerText()
-  assert.equal(Number(shown.replace(/,/g, '')), Math.round(answer.value * 1000) / 1000)
+  assert.equal(await shownValue(), Math.round(answer.value * 1000) / 1000)
   await shot(page, 'task-pipeline-pair-regression')
 })
 
