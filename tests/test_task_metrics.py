@@ -61,7 +61,7 @@ def pair_data():
 
 def test_multi_label_baselines_on_real_messages(multi_label_data) -> None:
     found = compute_baselines(multi_label_data.splits, multi_label_data.labels, MULTI_LABEL)
-    assert set(found) == {"majority", "chance", "tfidf_logreg"}
+    assert set(found) == {"majority", "chance", "frequent", "tfidf_logreg"}
     assert found["majority"]["predicts"] == []  # most messages carry no aid category
     assert found["tfidf_logreg"]["micro_f1"] > found["chance"]["micro_f1"] + 0.1  # the words do tell
 
@@ -120,3 +120,19 @@ def test_positive_weights_for_rare_labels_and_a_label_no_training_row_carries() 
     assert "rarest 'rare': 2 of 50 rows" in why and "no training row carries 'never'" in why
     assert positive_weights("none", rows, ["common", "rare", "never"])[0] is None
     assert positive_weights("auto", [[1, 0], [0, 1]], ["a", "b"])[0] is None  # even labels: plain BCE
+
+
+def test_the_frequent_labels_baseline_is_the_best_constant_set_and_a_floor_for_skill(multi_label_data) -> None:
+    from tp.evaluation.baselines_beyond import frequent_labels
+
+    assert frequent_labels(np.array([[1, 1, 0], [1, 0, 0], [1, 1, 0], [0, 0, 1]])) == [0, 1]
+    labels = multi_label_data.labels
+    baselines = compute_baselines(multi_label_data.splits, labels, MULTI_LABEL)
+    truth = np.asarray(multi_label_data.splits["test"]["label"], dtype=int)
+    # a model that learned nothing but whose thresholds put the common labels on every row
+    constant = np.where(np.isin(np.arange(len(labels)), [labels.index(n) for n in baselines["frequent"]["predicts"]]),
+                        5.0, -5.0)
+    scored = {**score_outputs(MULTI_LABEL, truth, np.tile(constant, (len(truth), 1)), labels),
+              "problem_type": MULTI_LABEL.name}
+    assert scored["test_micro_f1"] > baselines["chance"]["micro_f1"]  # it would pass a floor of chance alone
+    assert "no_skill" in {w["code"] for w in skill_warnings(scored, baselines, labels)}

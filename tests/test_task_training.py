@@ -24,7 +24,7 @@ def test_a_multi_label_run_records_thresholds_metrics_and_its_report(multi_label
     assert all(0.05 <= t <= 0.95 for t in info["thresholds"])
     for key in ("test_micro_f1", "test_macro_f1", "test_accuracy", "test_hamming_loss", "test_per_class"):
         assert key in metrics, key
-    assert set(metrics["baselines"]) == {"majority", "chance", "tfidf_logreg"}
+    assert set(metrics["baselines"]) == {"majority", "chance", "frequent", "tfidf_logreg"}
     assert (multi_label_run / "reports/label_scores.png").is_file()
     assert not (multi_label_run / "reports/confusion_matrix.png").exists()
     config = _read(multi_label_run, "model/config.json")

@@ -3,6 +3,8 @@
 Multi-label:
 - `majority`: the most frequent training label set on every row (often the empty set);
 - `chance`: each label guessed independently at its training frequency (expected counts, computed exactly);
+- `frequent`: the most frequent training labels on every row, as many as maximise micro-F1 on train (what
+  tuning thresholds can make of a model that learned nothing: every row above the thresholds of common labels);
 - `tfidf_logreg`: TF-IDF + one-vs-rest logistic regression with balanced class weights.
 Regression:
 - `mean`: the training mean on every row (R² ~ 0; correlations 0);
@@ -22,6 +24,7 @@ from tp.evaluation.problem_metrics import multi_label_metrics, regression_metric
 DESCRIPTIONS = {
     "majority": "the most frequent training label set on every row",
     "chance": "each label guessed at its training frequency (expected scores)",
+    "frequent": "the training set's most frequent labels on every row (as many as maximise micro-F1 on train)",
     "tfidf_logreg": "TF-IDF (word 1-2 grams, sublinear tf) + one-vs-rest logistic regression, balanced",
     "mean": "the training mean on every row",
     "tfidf_ridge": "TF-IDF (word 1-2 grams, sublinear tf) + ridge regression",
@@ -67,6 +70,21 @@ def _chance_multi_label(p_train: np.ndarray, y_test: np.ndarray) -> dict[str, fl
             "accuracy": round(subset, 4), "hamming_loss": round(hamming, 4)}
 
 
+def frequent_labels(y_train: np.ndarray) -> list[int]:
+    """The constant label set with the best training micro-F1: the most frequent labels, added while it grows."""
+    positives, rows = y_train.sum(axis=0), len(y_train)
+    chosen: list[int] = []
+    best = 0.0
+    for j in np.argsort(-positives, kind="stable"):
+        tp = positives[[*chosen, j]].sum()
+        fp = rows * (len(chosen) + 1) - tp
+        f1 = 2 * tp / (2 * tp + fp + (positives.sum() - tp)) if tp else 0.0
+        if f1 <= best:
+            break
+        chosen, best = [*chosen, int(j)], f1
+    return chosen
+
+
 def multi_label_baselines(splits: dict[str, dict[str, list]], labels: list[str]) -> dict[str, dict[str, Any]]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
@@ -80,6 +98,11 @@ def multi_label_baselines(splits: dict[str, dict[str, list]], labels: list[str])
                      "predicts": [labels[i] for i, on in enumerate(top_set) if on]},
         "chance": _chance_multi_label(y_train.mean(axis=0), y_test),
     }
+    frequent = frequent_labels(y_train)
+    constant = np.zeros(len(labels), dtype=int)
+    constant[frequent] = 1
+    found["frequent"] = {**_summary(multi_label_metrics(y_test, np.tile(constant, (len(y_test), 1)), labels),
+                                    MULTI_KEYS), "predicts": [labels[j] for j in frequent]}
     learnable = [j for j in range(len(labels)) if 0 < y_train[:, j].sum() < len(y_train)]
     if learnable:
         x_train, x_test = text_features(train, test)

@@ -115,7 +115,8 @@ class ModelPublic(Answer):
                                          "empty for text models).")
     baselines: dict[str, BaselinePublic] = Field(
         default_factory=dict, description="Baselines scored on the same test split, by name (`majority`, `chance`, "
-                                          "`tfidf_logreg` or `pixels_logreg`; regression: `mean`, "
+                                          "`tfidf_logreg` or `pixels_logreg`; multi-label also `frequent`; regression: "
+                                          "`mean`, "
                                           "`tfidf_ridge`): compare their `scores` with `main_metric`. Empty for "
                                           "runs that did not record them.")
     explain_methods: list[str] = Field(default_factory=list, description="What POST /explain's `method` takes for "

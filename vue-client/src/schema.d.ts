@@ -612,7 +612,7 @@ export interface components {
             examples: components["schemas"]["ImageExample"][];
             /**
              * Baselines
-             * @description Baselines scored on the same test split, by name (`majority`, `chance`, `tfidf_logreg` or `pixels_logreg`; regression: `mean`, `tfidf_ridge`): compare their `scores` with `main_metric`. Empty for runs that did not record them.
+             * @description Baselines scored on the same test split, by name (`majority`, `chance`, `tfidf_logreg` or `pixels_logreg`; multi-label also `frequent`; regression: `mean`, `tfidf_ridge`): compare their `scores` with `main_metric`. Empty for runs that did not record them.
              */
             baselines: {
                 [key: string]: components["schemas"]["BaselinePublic"];

@@ -224,6 +224,8 @@ export const en = {
   'baseline.majority.multi': 'Most frequent label set',
   'baseline.majority.description.multi': 'the most frequent training label set on every row',
   'baseline.chance.description.multi': 'each label guessed at its training frequency (expected scores)',
+  'baseline.frequent': 'Most frequent labels',
+  'baseline.frequent.description': 'the training set’s most frequent labels on every row (as many as maximise micro-F1)',
   'baseline.tfidf_logreg.description.multi': 'word 1-2 grams, sublinear tf, one-vs-rest, balanced class weights',
   'baseline.mean': 'Training mean',
   'baseline.mean.description': 'the mean of the training values on every row',

@@ -226,6 +226,8 @@ export const fr: Record<MessageKey, string> = {
   'baseline.majority.multi': 'Ensemble d’étiquettes le plus fréquent',
   'baseline.majority.description.multi': 'l’ensemble d’étiquettes le plus fréquent à l’entraînement, pour chaque ligne',
   'baseline.chance.description.multi': 'chaque étiquette tirée au hasard selon sa fréquence d’entraînement (scores attendus)',
+  'baseline.frequent': 'Étiquettes les plus fréquentes',
+  'baseline.frequent.description': 'les étiquettes les plus fréquentes de l’entraînement sur chaque ligne (autant qu’il en faut pour le meilleur micro-F1)',
   'baseline.tfidf_logreg.description.multi': 'mots et paires de mots, tf sous-linéaire, un contre tous, poids de classes équilibrés',
   'baseline.mean': 'Moyenne d’entraînement',
   'baseline.mean.description': 'la moyenne des valeurs d’entraînement pour chaque ligne',
