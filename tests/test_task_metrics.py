@@ -136,3 +136,15 @@ def test_the_frequent_labels_baseline_is_the_best_constant_set_and_a_floor_for_s
               "problem_type": MULTI_LABEL.name}
     assert scored["test_micro_f1"] > baselines["chance"]["micro_f1"]  # it would pass a floor of chance alone
     assert "no_skill" in {w["code"] for w in skill_warnings(scored, baselines, labels)}
+
+
+def test_multi_label_full_fine_tuning_defaults_to_a_higher_learning_rate() -> None:
+    from tp.config import load_recipe
+    from tp.training.defaults import resolve_recipe
+
+    recipe = load_recipe(None, ["method.name=full"])
+    multi, choices = resolve_recipe(recipe, 4000, 34, problem_type="multi_label_classification")
+    assert multi.training.learning_rate == 1e-4 and "multi-label head" in " ".join(choices)
+    assert resolve_recipe(recipe, 4000, 34)[0].training.learning_rate == 5e-5
+    assert resolve_recipe(load_recipe(None, ["method.name=lora"]), 4000, 34,
+                          problem_type="multi_label_classification")[0].training.learning_rate == 1e-3

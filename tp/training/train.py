@@ -229,7 +229,8 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     # 2. what tp decides from the data: method, learning rate, steps, evaluation interval, class weights
     metric, _ = selection_metric(recipe.training.metric_for_best_model, data.problem)
     recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, metric_for_best_model=metric))
-    recipe, choices = resolve_recipe(recipe, data.size("train"), len(data.labels), budget_gib, state.num_processes)
+    recipe, choices = resolve_recipe(recipe, data.size("train"), len(data.labels), budget_gib, state.num_processes,
+                                     data.problem_type)
     loss, weights, weights_why = loss_for(data.problem, recipe.training.class_weights, data.splits["train"]["label"],
                                           data.labels)
     scale = target_scale(data.splits["train"]["label"]) if data.problem.is_regression else None
