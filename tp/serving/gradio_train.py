@@ -210,9 +210,10 @@ def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown
         with gr.Row():  # tp train's data.task, data.text_pair_column, data.label_separator
             problem = gr.Radio(list(PROBLEM_RECIPES), value="auto", label="Task (auto: one class per row; list cells "
                                "or a separator make it multi-label; regression: a number per row)")
-            pair = gr.Dropdown([], value=None, label="Second text column (text pairs; empty: one text per row)",
+            # "" (one text per row) rather than None: gradio_client calls that predate it need a default to fill in
+            pair = gr.Dropdown([""], value="", label="Second text column (text pairs; empty: one text per row)",
                                allow_custom_value=True)
-            separator = gr.Textbox(label="Label separator (multi-label labels in one cell, e.g. |)", max_length=10)
+            separator = gr.Textbox("", label="Label separator (multi-label labels in one cell, e.g. |)", max_length=10)
         preview = gr.Dataframe(label="First rows", interactive=False, wrap=True)
         data = gr.Markdown(elem_id="train-data")
         with gr.Row():
@@ -260,7 +261,7 @@ def train_tab(jobs: JobService, demo: gr.Blocks, pickers: list[tuple[gr.Dropdown
     watched = [status, curves, log, result, matrix, serve_button, compress_button, push_button, listing]
     inspected = upload.upload(inspect, [upload, gr.State(None), gr.State(None), *settings], checked,
                               api_name="train_inspect")
-    inspected.success(lambda shown: gr.update(choices=[str(column) for column in getattr(shown, "columns", [])]),
+    inspected.success(lambda shown: gr.update(choices=["", *(str(column) for column in getattr(shown, "columns", []))]),
                       [preview], [pair], api_visibility="private")  # the second text column: one of the upload's
     for component in (text, label, base, method, search, problem, pair):  # the plan follows the settings
         component.input(inspect, [upload, text, label, *settings], checked, api_visibility="private")
