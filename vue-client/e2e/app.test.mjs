@@ -111,6 +111,8 @@ test('the API key prompt: the server’s reason, a wrong key refused, the right 
   await dialog.locator('input[type="password"]').fill(API_KEY)
   await dialog.locator('button[type="submit"]').click()
   await dialog.waitFor({ state: 'detached' })
+  // the models are asked for once the key is accepted: wait for their answer, not for the dialog alone
+  await page.waitForFunction(() => document.querySelectorAll('header select option').length > 0)
   const options = await page.locator('header select option').allTextContents()
   assert.deepEqual(options, ['bbc-news-minilm', 'bbc-copy', IMAGE_MODEL])
 })

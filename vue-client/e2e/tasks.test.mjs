@@ -78,6 +78,7 @@ after(async () => {
 
 test('multi-label: chips of the labels over their tuned thresholds, then a threshold for every label', async () => {
   await page.goto(`${server?.url}/app/`)
+  await page.waitForFunction(() => document.querySelectorAll('header select option').length > 0)  // GET /models
   assert.deepEqual(await page.locator('header select option').allTextContents(), [MULTI, PAIRS])
   await page.selectOption('header select', MULTI)
   assert.match(await page.locator('[data-testid="threshold-state"]').innerText(), /^tuned per label \(0\.\d\d to 0\.\d\d\)$/)
