@@ -1,12 +1,11 @@
 """Turn a dataset source into labelled train / validation / test splits, recorded for reproducibility.
 
-Labels: string labels become a sorted label list; integer labels keep the names the source gives
-them (a Hub ClassLabel), else their own values as names. The split record (sizes, seed, how each
-split was made, rows dropped, a fingerprint of the test split) is saved with every run.
-
-The task follows from the data: a source whose rows hold images (builtin:digits, an image folder, a Hub
+Labels: string labels become a sorted label list; integer labels keep the names the source gives them (a Hub
+ClassLabel), else their own values as names; multi-label and regression targets: tp.data.labels. The split
+record (sizes, seed, how each split was made, rows dropped, a fingerprint of the test split) is saved with every
+run. The task follows from the data: a source whose rows hold images (builtin:digits, an image folder, a Hub
 dataset with an image column) gives `image-classification` splits keyed "image", any other source
-`text-classification` splits keyed "text".
+`text-classification` splits keyed "text" (and "text_pair" for pairs).
 """
 
 from __future__ import annotations
