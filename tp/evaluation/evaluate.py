@@ -94,10 +94,17 @@ def _labels_to_model(names: list[Any], model_labels: list[str], problem: Problem
     if problem is MULTI_LABEL:
         present = sorted({name for row in names for name in row})
         index = dict(zip(present, map_labels(present, model_labels), strict=True))
-        return [[float(i in {index[name] for name in row}) for i in range(len(model_labels))] for row in names]
+        return [_multi_hot((index[name] for name in row), len(model_labels)) for row in names]
     present = sorted(set(names))
     index = dict(zip(present, map_labels(present, model_labels), strict=True))
     return [index[name] for name in names]
+
+
+def _multi_hot(indices: Any, size: int) -> list[float]:
+    hot = [0.0] * size
+    for i in indices:
+        hot[i] = 1.0
+    return hot
 
 
 def split_targets(labels: list[Any], data_labels: list[str], model_labels: list[str], problem: Problem) -> list[Any]:
@@ -105,9 +112,8 @@ def split_targets(labels: list[Any], data_labels: list[str], model_labels: list[
     if problem is REGRESSION:
         return list(labels)
     to_model = map_labels(data_labels, model_labels)
-    if problem is MULTI_LABEL:
-        return [[float(any(row[j] and to_model[j] == i for j in range(len(row)))) for i in range(len(model_labels))]
-                for row in labels]
+    if problem is MULTI_LABEL:  # the data's label j is the model's label to_model[j]
+        return [_multi_hot((to_model[j] for j, on in enumerate(row) if on), len(model_labels)) for row in labels]
     return [to_model[y] for y in labels]
 
 
