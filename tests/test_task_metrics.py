@@ -1,5 +1,7 @@
 """Metrics, thresholds, baselines and the no-skill verdicts of multi-label and regression runs."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from tiny_tasks import MULTI_LABEL_DATA, PAIRS_DATA
@@ -138,13 +140,19 @@ def test_the_frequent_labels_baseline_is_the_best_constant_set_and_a_floor_for_s
     assert "no_skill" in {w["code"] for w in skill_warnings(scored, baselines, labels)}
 
 
-def test_multi_label_full_fine_tuning_defaults_to_a_higher_learning_rate() -> None:
+def test_multi_label_full_fine_tuning_defaults_to_a_higher_learning_rate(tmp_path: Path) -> None:
+    from transformers import BertConfig
+
     from tp.config import load_recipe
     from tp.training.defaults import resolve_recipe
 
     recipe = load_recipe(None, ["method.name=full"])
     multi, choices = resolve_recipe(recipe, 4000, 34, problem_type="multi_label_classification")
-    assert multi.training.learning_rate == 1e-4 and "multi-label head" in " ".join(choices)
+    assert multi.training.learning_rate == 3e-4 and "multi-label head on a 23 M-parameter base" in " ".join(choices)
+    BertConfig().save_pretrained(tmp_path)  # BERT-base's shape: 110 M parameters, over the small-base bound
+    large = load_recipe(None, ["method.name=full", f"model.source={tmp_path}"])
+    multi, choices = resolve_recipe(large, 4000, 34, problem_type="multi_label_classification")
+    assert multi.training.learning_rate == 1e-4 and "110 M-parameter base (over 40 M" in " ".join(choices)
     assert resolve_recipe(recipe, 4000, 34)[0].training.learning_rate == 5e-5
     assert resolve_recipe(load_recipe(None, ["method.name=lora"]), 4000, 34,
                           problem_type="multi_label_classification")[0].training.learning_rate == 1e-3
