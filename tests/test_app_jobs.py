@@ -204,6 +204,13 @@ def test_the_task_pair_column_and_separator_are_inspected_over_rest_and_in_the_t
     defaults = [None, "auto", None, None, False, 4, 15, ""]  # as before the task fields, which come last
     *_, data, _ = demo.predict(handle_file(str(tagged)), *defaults, "multi_label", None, "|", api_name="/train_inspect")
     assert "share of rows" in data and "| aid_related |" in data
+    with tagged.open("rb") as file:  # the plan is the one training will follow: a multi-label head's rate
+        multi = {"text_column": "text", "label_column": "labels", "task": "multi_label", "label_separator": "|",
+                 "base_model": "tiny-bert", "method": "full"}
+        plan = httpx.post(f"{trainer.url}/api/v1/jobs/inspect", files={"file": ("tagged.csv", file, "text/csv")},
+                          data={"settings": json.dumps(multi)}, timeout=120).json()["plan"]
+    assert any(line.startswith("tp chooses learning rate 0.0003: the default for full fine-tuning of a multi-label "
+                               "head") for line in plan)
 
 
 def test_a_finished_job_is_compressed_and_pushed_as_a_dry_run_and_its_token_is_never_written(

@@ -82,15 +82,18 @@ def job_threads(configured: int | None) -> int:
     return configured or max(1, (os.cpu_count() or 2) // 2)
 
 
-def plan_lines(overrides: list[str], train_rows: int, num_labels: int, budget_gib: float = 8.0) -> list[str]:
-    """What tp's defaults will pick for this job, and whether it fits a GPU of `budget_gib` (as `tp train`
-    prints before it starts)."""
+def plan_lines(overrides: list[str], train_rows: int, num_labels: int, budget_gib: float = 8.0,
+               problem: str | None = None) -> list[str]:
+    """What tp's defaults will pick for this job (`problem`: its data.task, none for single-label), and whether
+    it fits a GPU of `budget_gib` (as `tp train` prints before it starts)."""
     from tp.config import load_recipe
+    from tp.tasks import problem_named
     from tp.training.defaults import resolve_recipe
     from tp.training.memory_plan import format_plan, plan_memory
 
     recipe = load_recipe(None, overrides)
-    recipe, choices = resolve_recipe(recipe, train_rows, num_labels, budget_gib)
+    recipe, choices = resolve_recipe(recipe, train_rows, num_labels, budget_gib,
+                                     problem_type=problem_named(problem).name)
     plan = plan_memory(recipe, budget_gib, num_labels=num_labels)
     fits = "fits" if plan.fits else "does not fit"
     summary = (f"{fits} in {budget_gib:g} GB of GPU memory: batch {plan.batch_size} x {plan.sequence_length} "

@@ -90,7 +90,8 @@ class JobService:
     def _plan(self, request: JobRequest, source: Path, found: dict[str, Any], folder: Path) -> tuple[list[str], list]:
         overrides = job_overrides(request, source, found["task"], folder, self.runner.threads,
                                   self.settings.training_models)
-        return overrides, plan_lines(overrides, found["splits"]["train"], len(found["label_counts"] or [0]))
+        return overrides, plan_lines(overrides, found["splits"]["train"], len(found["label_counts"] or [0]),
+                                     problem=found["problem"])
 
     # a job
     def create(self, chunks: Iterable[bytes], filename: str | None, request: JobRequest) -> JobPublic:
