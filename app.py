@@ -4,8 +4,9 @@
     uvicorn app:app --port 8000
 
 Settings are environment variables prefixed TP_ (see tp/serving/settings.py); models load at start-up. This
-file's defaults are this checkout's: the shipped models in models/ (the digits ViT once its folder exists) and
-the Vue client's build in vue-client/dist. `tp serve FOLDER...` serves other folders from anywhere.
+file's defaults are this checkout's: the shipped models in models/ (the news model; the digits ViT and the
+multi-label disaster model once their folders exist) and the Vue client's build in vue-client/dist.
+`tp serve FOLDER...` serves other folders from anywhere.
 """
 
 import os
@@ -16,7 +17,8 @@ from tp.serving.app import create_app, run
 
 HERE = Path(__file__).resolve().parent
 TEXT_MODEL = HERE / "models" / "bbc-news-minilm"
-SHIPPED = {"bbc-news-minilm": TEXT_MODEL, "digits-vit": HERE / "models" / "digits-vit"}
+SHIPPED = {"bbc-news-minilm": TEXT_MODEL, "digits-vit": HERE / "models" / "digits-vit",
+           "disaster-minilm-lora": HERE / "models" / "disaster-minilm-lora"}
 
 
 def shipped_models() -> str:
