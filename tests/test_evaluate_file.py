@@ -6,10 +6,10 @@ The shipped BBC model (adapter over the packaged MiniLM) on real BBC articles wr
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from shipped import as_cloned
 
 from tp.config import DataConfig
 from tp.errors import DataError
@@ -20,9 +20,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "models" / "bbc-news-minilm"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("clone") / "bbc-news-minilm"
-    shutil.copytree(SHIPPED, folder, ignore=shutil.ignore_patterns("model", "eval"))
-    return folder
+    return as_cloned(SHIPPED, tmp_path_factory.mktemp("clone"))
 
 
 def write_tsv(frame, path: Path) -> Path:

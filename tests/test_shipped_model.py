@@ -1,10 +1,10 @@
 """The default model committed under models/bbc-news-minilm: small, accurate, and reproducible."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from shipped import as_cloned
 
 from tp.evaluation.evaluate import evaluate_model
 from tp.models.loading import load_classifier
@@ -25,9 +25,7 @@ def test_shipped_folder_is_small_and_complete() -> None:
 @pytest.fixture(scope="module")
 def adapter_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What a fresh clone has: no merged model/ folder (it is git-ignored)."""
-    folder = tmp_path_factory.mktemp("clone") / "bbc-news-minilm"
-    shutil.copytree(SHIPPED, folder, ignore=shutil.ignore_patterns("model", "eval"))
-    return folder
+    return as_cloned(SHIPPED, tmp_path_factory.mktemp("clone"))
 
 
 def test_adapter_only_folder_classifies_one_example_of_each_topic(adapter_only: Path) -> None:

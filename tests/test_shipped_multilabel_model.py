@@ -2,11 +2,10 @@
 
 import importlib.util
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from shipped import MULTI_LABEL_MODEL
+from shipped import MULTI_LABEL_MODEL, as_cloned
 
 from tp.evaluation.evaluate import evaluate_model
 from tp.models.loading import load_classifier
@@ -38,9 +37,7 @@ def test_shipped_folder_is_small_complete_and_above_its_baselines() -> None:
 @pytest.fixture(scope="module")
 def adapter_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What a fresh clone has: no merged model/ folder (it is git-ignored)."""
-    folder = tmp_path_factory.mktemp("clone") / "disaster-minilm-lora"
-    shutil.copytree(MULTI_LABEL_MODEL, folder, ignore=shutil.ignore_patterns("model", "eval"))
-    return folder
+    return as_cloned(MULTI_LABEL_MODEL, tmp_path_factory.mktemp("clone"))
 
 
 def test_adapter_only_folder_tags_plain_requests_with_their_kinds_of_aid(adapter_only: Path) -> None:
