@@ -9,6 +9,7 @@ list of floats (multi-label, in the order of the sorted label set) or a float (r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -97,14 +98,21 @@ def encode_targets(frame: pd.DataFrame, problem: Problem, labels: list[str], cfg
     index = {name: i for i, name in enumerate(labels)}
     targets = []
     for row in frame["label"]:
-        hot = [0.0] * len(labels)
-        for name in label_list(row, cfg.label_separator):
+        names = label_list(row, cfg.label_separator)
+        for name in names:
             if name not in index:
                 raise DataError(f"Label {name!r} of the {split} data is not among the training labels "
                                 f"({', '.join(labels)}).")
-            hot[index[name]] = 1.0
-        targets.append(hot)
+        targets.append(multi_hot((index[name] for name in names), len(labels)))
     return targets
+
+
+def multi_hot(indices: Iterable[int], size: int) -> list[float]:
+    """A multi-label target: 1.0 at each of `indices`, 0.0 elsewhere."""
+    hot = [0.0] * size
+    for i in indices:
+        hot[i] = 1.0
+    return hot
 
 
 def target_counts(targets: list[Any], labels: list[str], problem: Problem) -> dict[str, Any]:

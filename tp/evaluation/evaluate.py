@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from tp.config import DataConfig, build_dataclass
+from tp.data.labels import multi_hot
 from tp.data.prepare import fingerprint, labelled_rows, prepare_data
 from tp.errors import DataError
 from tp.evaluation.metrics import peak_rss_bytes
@@ -94,17 +95,10 @@ def _labels_to_model(names: list[Any], model_labels: list[str], problem: Problem
     if problem is MULTI_LABEL:
         present = sorted({name for row in names for name in row})
         index = dict(zip(present, map_labels(present, model_labels), strict=True))
-        return [_multi_hot((index[name] for name in row), len(model_labels)) for row in names]
+        return [multi_hot((index[name] for name in row), len(model_labels)) for row in names]
     present = sorted(set(names))
     index = dict(zip(present, map_labels(present, model_labels), strict=True))
     return [index[name] for name in names]
-
-
-def _multi_hot(indices: Any, size: int) -> list[float]:
-    hot = [0.0] * size
-    for i in indices:
-        hot[i] = 1.0
-    return hot
 
 
 def split_targets(labels: list[Any], data_labels: list[str], model_labels: list[str], problem: Problem) -> list[Any]:
@@ -113,7 +107,7 @@ def split_targets(labels: list[Any], data_labels: list[str], model_labels: list[
         return list(labels)
     to_model = map_labels(data_labels, model_labels)
     if problem is MULTI_LABEL:  # the data's label j is the model's label to_model[j]
-        return [_multi_hot((to_model[j] for j, on in enumerate(row) if on), len(model_labels)) for row in labels]
+        return [multi_hot((to_model[j] for j, on in enumerate(row) if on), len(model_labels)) for row in labels]
     return [to_model[y] for y in labels]
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from tp.config import Recipe
+from tp.tasks import MULTI_LABEL
 
 LEARNING_RATES = {"lora": 1e-3, "full": 5e-5, "head": 2e-3, "freeze": 1e-4}
 # a fresh head of one sigmoid per label learns slowly at 5e-5. Full fine-tuning of MiniLM (23 M parameters) on
@@ -49,25 +50,30 @@ def class_weights_for(setting: str, train_labels: list[int], num_labels: int) ->
     return balanced_weights(train_labels, num_labels), f"balanced class weights ({why})"
 
 
-def _pick_method(recipe: Recipe, budget_gib: float, num_labels: int) -> tuple[str, str]:
+def _full_plan(recipe: Recipe, budget_gib: float, num_labels: int) -> Any:
+    """The memory plan of fully fine-tuning the recipe's base (its parameter count, its peak)."""
     from tp.training.memory_plan import plan_memory
 
-    if recipe.model.load_in_8bit or recipe.model.load_in_4bit:
-        return "lora", "an 8/4-bit base trains through LoRA adapters only"
     full = dataclasses.replace(recipe, method=dataclasses.replace(recipe.method, name="full"))
-    plan = plan_memory(full, budget_gib, None, num_labels=num_labels)
+    return plan_memory(full, budget_gib, None, suggest=False, num_labels=num_labels)
+
+
+def _pick_method(recipe: Recipe, budget_gib: float, num_labels: int) -> tuple[str, str, int | None]:
+    """(method, why, the base's parameter count when it was planned)."""
+    if recipe.model.load_in_8bit or recipe.model.load_in_4bit:
+        return "lora", "an 8/4-bit base trains through LoRA adapters only", None
+    plan = _full_plan(recipe, budget_gib, num_labels)
     if plan.total_params > FULL_MAX_PARAMS:
-        return "lora", f"the base has {plan.total_params / 1e6:.0f} M parameters (> {FULL_MAX_PARAMS // 10**6} M)"
+        return "lora", (f"the base has {plan.total_params / 1e6:.0f} M parameters (> {FULL_MAX_PARAMS // 10**6} "
+                        "M)"), plan.total_params
     if not plan.fits:
-        return "lora", f"full fine-tuning is planned at {plan.peak / 2**30:.1f} GiB, over the {budget_gib:g} GiB budget"
+        return "lora", (f"full fine-tuning is planned at {plan.peak / 2**30:.1f} GiB, over the {budget_gib:g} GiB "
+                        "budget"), plan.total_params
     return "full", (f"a {plan.total_params / 1e6:.0f} M-parameter base fits the {budget_gib:g} GiB budget fully "
-                    "fine-tuned, which learns small datasets best")
+                    "fine-tuned, which learns small datasets best"), plan.total_params
 
 
-def _multi_label_full_rate(recipe: Recipe, budget_gib: float, num_labels: int) -> tuple[float, str]:
-    from tp.training.memory_plan import plan_memory
-
-    params = plan_memory(recipe, budget_gib, None, suggest=False, num_labels=num_labels).total_params
+def _multi_label_full_rate(params: int) -> tuple[float, str]:
     size = f"a {params / 1e6:.0f} M-parameter base"
     if params <= SMALL_BASE_PARAMS:
         return MULTI_LABEL_FULL_RATE, f"the default for full fine-tuning of a multi-label head on {size}"
@@ -93,16 +99,17 @@ def resolve_recipe(recipe: Recipe, train_rows: int, num_labels: int, budget_gib:
     """The recipe with method, learning rate, steps and evaluation interval decided; one line per choice."""
     choices: list[str] = []
     method, t = recipe.method, recipe.training
+    params = None  # the base's parameter count, once planned
     if method.name == "auto":
-        name, why = _pick_method(recipe, budget_gib, num_labels)
+        name, why, params = _pick_method(recipe, budget_gib, num_labels)
         method = dataclasses.replace(method, name=name)
         choices.append(f"method {name}: {why}")
     learning_rate = t.learning_rate
     if learning_rate is None:
         learning_rate, why = LEARNING_RATES[method.name], f"the default for {method.name}"
-        if problem_type == "multi_label_classification" and method.name == "full":
-            learning_rate, why = _multi_label_full_rate(dataclasses.replace(recipe, method=method), budget_gib,
-                                                        num_labels)
+        if problem_type == MULTI_LABEL.name and method.name == "full":
+            learning_rate, why = _multi_label_full_rate(
+                params or _full_plan(recipe, budget_gib, num_labels).total_params)
         choices.append(f"learning rate {learning_rate:g}: {why}")
     steps_per_epoch = epoch_steps(t, train_rows, processes)
     max_steps = t.max_steps

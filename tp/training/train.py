@@ -21,7 +21,7 @@ import yaml
 
 from tp.config import Recipe
 from tp.errors import TrainingError
-from tp.tasks import IMAGE
+from tp.tasks import IMAGE, MULTI_LABEL
 
 
 def _prepare_work_folder(recipe: Recipe, resume: bool, overwrite: bool, is_main: bool) -> Path:
@@ -236,7 +236,7 @@ def _train(recipe: Recipe, resume: bool, overwrite: bool, budget_gib: float, dea
     scale = target_scale(data.splits["train"]["label"]) if data.problem.is_regression else None
     if state.is_main_process:
         write_recipe(work, requested, data.record)
-        sizes = data.record["sizes"] if data.problem_type == "multi_label_classification" else None
+        sizes = data.record["sizes"] if data.problem is MULTI_LABEL else None
         print(format_label_counts(data.record["label_counts"], sizes), flush=True)
         print("\n".join(f"tp chose {line}" for line in [*choices, weights_why]), flush=True)
         # on a CPU, plan for the GPU the recipe would get; on CUDA, for the precision actually used
