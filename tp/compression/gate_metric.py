@@ -51,6 +51,12 @@ class GateMetric:
         growth = f" ({self.drop(baseline, value):+.2f}%)" if self.relative else ""
         return f"{self.title} {self.show(value)} against fp32's {self.show(baseline)}{growth}"
 
+    def worse(self, drop: float) -> str:
+        """A variant's drop in words: `lost 2.50 accuracy points`, `raised the RMSE by 3.10%`."""
+        if self.relative:
+            return f"raised the {self.title} by {drop:.2f}%"
+        return f"lost {drop:.2f} {self.title} points"
+
     def rule(self, max_drop: float) -> str:
         """The gate in words: `loses more than 1 accuracy point`, `raises RMSE by more than 1%`."""
         if self.relative:

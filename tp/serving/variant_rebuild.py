@@ -88,7 +88,7 @@ def rebuild(run: Path, name: str) -> dict[str, Any]:
         record = record_verdict(folder, verdict, measurements)
         if verdict["status"] != "accepted":
             log.warning("Rebuilt variant %s of %s %s against fp32 (the gate allows %g%s): not served; fp32 keeps "
-                        "serving", name, run.name, _worse(metric, verdict["drop"]), config.max_drop,
+                        "serving", name, run.name, metric.worse(verdict["drop"]), config.max_drop,
                         "%" if metric.relative else "")
             return record
         publish_folder(folder, run / "variants" / name)
@@ -98,11 +98,6 @@ def rebuild(run: Path, name: str) -> dict[str, Any]:
              time.perf_counter() - began, metric.title, metric.show(measured[metric.key]),
              metric.show(lab_record["measurements"][metric.key]))
     return record
-
-
-def _worse(metric: Any, drop: float) -> str:
-    """`lost 2.50 accuracy points`, `raised the RMSE by 3.10%`."""
-    return f"raised the {metric.title} by {drop:.2f}%" if metric.relative else f"lost {drop:.2f} {metric.title} points"
 
 
 STOP_OLD_AFTER_S = 30.0  # the replaced model's batcher finishes what it has queued, then stops
